@@ -1,0 +1,5 @@
+"""Run papercli as `python -m papercli`."""
+
+from papercli.cli import main
+
+main()

@@ -1,0 +1,146 @@
+"""Plain data passed between papercli's stages: Paper, Page, Topic, DigestEntry, Digest.
+
+Nothing here does I/O; every stage takes and returns these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Announce types, as arXiv's RSS names them; listing sections map onto the same words.
+NEW = "new"
+CROSS = "cross"
+REPLACE = "replace"
+REPLACE_CROSS = "replace-cross"
+
+_NEW_ID = re.compile(r"(\d{4}\.\d{4,5})(?:v(\d+))?$")
+_OLD_ID = re.compile(r"([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
+
+
+def split_arxiv_id(text: str) -> tuple[str, int | None]:
+    """Return (id without version, version) from an arXiv id or abstract URL.
+
+    `http://arxiv.org/abs/1512.08756v2` -> ('1512.08756', 2);
+    `arXiv:2411.17693` -> ('2411.17693', None); `hep-th/9901001v1` -> ('hep-th/9901001', 1).
+    Raises ValueError when the text holds no arXiv id.
+    """
+    text = text.strip().removesuffix(".pdf")
+    for pattern in (_NEW_ID, _OLD_ID):
+        match = pattern.search(text)
+        if match:
+            return match.group(1), int(match.group(2)) if match.group(2) else None
+    raise ValueError(f"not an arXiv id: {text!r}")
+
+
+def local_id(title: str) -> str:
+    """A stable id for a paper that has no arXiv id (e.g. from a plain-text page).
+
+    `Attention Is All You Need` -> 'title:' + 12 hex digits of the folded title's SHA-1.
+    """
+    folded = " ".join(re.findall(r"\w+", title.casefold()))
+    return "title:" + hashlib.sha1(folded.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Paper:
+    """One paper as a source reports it. `id` is the arXiv id without version."""
+
+    id: str
+    title: str
+    authors: list[str] = field(default_factory=list)
+    abstract: str = ""
+    version: int | None = None
+    categories: list[str] = field(default_factory=list)  # primary first when known
+    primary_category: str | None = None
+    published: str | None = None  # ISO date: first version, or the day it was announced
+    updated: str | None = None  # ISO date of this version, when the source says
+    comments: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    announce_type: str | None = None  # new | cross | replace | replace-cross
+    url: str | None = None  # the abstract page
+    # Hugging Face Daily Papers extras.
+    upvotes: int | None = None
+    num_comments: int | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = field(default_factory=list)
+    # Filled in by the store: where and when papercli saw it.
+    sources: list[str] = field(default_factory=list)
+    first_seen: str | None = None
+
+    @property
+    def abs_url(self) -> str | None:
+        if self.url:
+            return self.url
+        if self.id.startswith("title:"):
+            return None
+        return f"https://arxiv.org/abs/{self.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["url"] = self.abs_url
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Paper:
+        known = {name for name in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Page:
+    """What a parser read from one response or file.
+
+    `kind` names the parser ("arxiv-listing", "arxiv-rss", "arxiv-api", "hf-api", "hf-page",
+    "jsonl", "text"). `total` is the number of entries the page announces for the whole
+    listing or query (for paging and for checking nothing was lost), `start` the offset of the
+    first entry on this page. An empty `papers` list with no error means "nothing announced".
+    """
+
+    kind: str
+    papers: list[Paper]
+    date: str | None = None  # the listing's or feed's date, ISO
+    total: int | None = None
+    start: int = 0
+    title: str | None = None  # e.g. the listing's heading or the feed's title
+
+
+@dataclass
+class Topic:
+    """A cluster of papers with a readable label."""
+
+    id: int
+    label: str
+    terms: list[str]
+    size: int
+
+
+@dataclass
+class DigestEntry:
+    """A paper kept for the digest, with why it was kept."""
+
+    paper: Paper
+    topic_id: int
+    score: float = 0.0
+    matched_terms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Digest:
+    """Everything a template needs to render a digest."""
+
+    title: str
+    date: str  # ISO date the digest is for
+    topics: list[Topic]  # only topics with at least one entry, in display order
+    entries: list[DigestEntry]  # grouped by topic in the order of `topics`
+    queries: list[str] = field(default_factory=list)
+    excludes: list[str] = field(default_factory=list)
+    total_papers: int = 0  # papers considered before matching
+
+    def entries_for(self, topic_id: int) -> list[DigestEntry]:
+        return [entry for entry in self.entries if entry.topic_id == topic_id]

@@ -1,0 +1,197 @@
+"""papercli's settings, resolved in one place: flags > PAPERCLI_* env > config.toml > defaults.
+
+The config file is TOML:
+
+    [fetch]                       # upstream base URLs and HTTP politeness
+    arxiv_url = "https://arxiv.org"
+    min_interval = 3.0
+
+    sources = ["hf", "arxiv:cs.LG", "rss:cs.CL+cs.AI", "api:ti:diffusion"]
+
+    [smtp] ...  [digest.NAME] ...  (see the README)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from papercli import __version__
+from papercli.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+APP_NAME = "papercli"
+CONTACT = "https://github.com/papercli/papercli"
+
+
+@dataclass
+class FetchSettings:
+    """Where the upstreams live and how politely papercli talks to them."""
+
+    arxiv_url: str = "https://arxiv.org"
+    rss_url: str = "https://rss.arxiv.org"
+    api_url: str = "https://export.arxiv.org"
+    hf_url: str = "https://huggingface.co"
+    # arXiv asks for no more than one request every 3 seconds per host.
+    min_interval: float = 3.0
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 1.0  # seconds; doubles each retry
+    max_retry_after: float = 120.0  # never sleep longer than this for one Retry-After
+    max_bytes: int = 50 * 1024 * 1024
+    user_agent: str = f"papercli/{__version__} (+{CONTACT})"
+    offline: bool = False  # answer from the cache only
+
+    ENV: ClassVar[dict[str, str]] = {
+        "arxiv_url": "PAPERCLI_ARXIV_URL",
+        "rss_url": "PAPERCLI_RSS_URL",
+        "api_url": "PAPERCLI_API_URL",
+        "hf_url": "PAPERCLI_HF_URL",
+        "min_interval": "PAPERCLI_MIN_INTERVAL",
+        "timeout": "PAPERCLI_TIMEOUT",
+        "retries": "PAPERCLI_RETRIES",
+        "backoff": "PAPERCLI_BACKOFF",
+        "max_retry_after": "PAPERCLI_MAX_RETRY_AFTER",
+        "max_bytes": "PAPERCLI_MAX_BYTES",
+        "user_agent": "PAPERCLI_USER_AGENT",
+        "offline": "PAPERCLI_OFFLINE",
+    }
+
+
+@dataclass
+class Settings:
+    """Everything a command needs to know about where things are and how to behave."""
+
+    home: Path  # the app dir: config, store, cache, outbox
+    config_path: Path
+    db_path: Path
+    cache_dir: Path
+    outbox_dir: Path
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    config: dict[str, Any] = field(default_factory=dict)  # the parsed config file, as is
+
+    @property
+    def sources(self) -> list[str]:
+        value = self.config.get("sources", [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(
+                f"'sources' in {self.config_path} must be a list of strings",
+                hint='e.g. sources = ["hf", "arxiv:cs.LG"]',
+            )
+        return value
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.config.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{name}] in {self.config_path} must be a table")
+        return value
+
+
+def _default_dirs() -> tuple[Path, Path, Path]:
+    """(data dir, config dir, cache dir) for this platform, or all under PAPERCLI_HOME."""
+    home = os.environ.get("PAPERCLI_HOME")
+    if home:
+        root = Path(home).expanduser()
+        return root, root, root / "cache"
+    import platformdirs
+
+    return (
+        Path(platformdirs.user_data_dir(APP_NAME)),
+        Path(platformdirs.user_config_dir(APP_NAME)),
+        Path(platformdirs.user_cache_dir(APP_NAME)),
+    )
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The parsed config file, or {} when there is none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not valid TOML ({exc})",
+            hint="fix it, or write a fresh one with `papercli config init --force`",
+        ) from exc
+
+
+def _coerce(name: str, raw: Any, default: Any, origin: str) -> Any:
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{origin}: {name} = {raw!r} is not a valid {type(default).__name__}"
+        ) from None
+
+
+def _fetch_settings(config: dict[str, Any], config_path: Path) -> FetchSettings:
+    table = config.get("fetch", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[fetch] in {config_path} must be a table")
+    values: dict[str, Any] = {}
+    defaults = FetchSettings()
+    for f in fields(FetchSettings):
+        default = getattr(defaults, f.name)
+        if f.name in table:
+            values[f.name] = _coerce(f.name, table[f.name], default, str(config_path))
+        env_name = FetchSettings.ENV[f.name]
+        if env_name in os.environ:
+            values[f.name] = _coerce(f.name, os.environ[env_name], default, env_name)
+    unknown = sorted(set(table) - set(FetchSettings.ENV))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting [fetch] {unknown[0]} in {config_path}",
+            hint="known: " + ", ".join(FetchSettings.ENV),
+        )
+    return FetchSettings(**values)
+
+
+def load_settings(
+    *, db: Path | None = None, config_path: Path | None = None, offline: bool | None = None
+) -> Settings:
+    """Resolve the settings: flags (the arguments) > environment > config file > defaults."""
+    data_dir, config_dir, cache_dir = _default_dirs()
+    if config_path is None:
+        env_config = os.environ.get("PAPERCLI_CONFIG")
+        config_path = Path(env_config) if env_config else config_dir / "config.toml"
+    config = read_config(config_path)
+    fetch = _fetch_settings(config, config_path)
+    if offline is not None:
+        fetch.offline = offline
+    env_db = os.environ.get("PAPERCLI_DB")
+    config_db = config.get("db")
+    if db is None:
+        db = Path(env_db) if env_db else Path(config_db) if isinstance(config_db, str) else None
+    return Settings(
+        home=data_dir,
+        config_path=config_path,
+        db_path=(db or data_dir / "papers.db").expanduser(),
+        cache_dir=cache_dir / "http",
+        outbox_dir=data_dir / "outbox",
+        fetch=fetch,
+        config=config,
+    )
