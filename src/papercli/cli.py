@@ -1,26 +1,349 @@
-"""papercli's command line: options -> settings -> one library call -> console."""
+"""papercli's command line: options -> settings -> one library call -> console.
+
+No parsing, SQL or maths here: each command resolves its settings, calls the library and prints.
+Every failure goes through `main()`, which prints one `Error: ...` line on stderr and exits with
+the error's documented code (see errors.ExitCode), the traceback only with --traceback.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import traceback as tb
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
-from papercli import __version__
+from papercli import __version__, console
+from papercli.errors import ExitCode, PapercliError, UsageError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+if TYPE_CHECKING:
+    from papercli.settings import Settings
+    from papercli.store import Store
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(no_args_is_help=True, help="Write the config file or show where it is.")
+app.add_typer(config_app, name="config")
+
+
+@dataclass
+class Globals:
+    db: Path | None = None
+    config: Path | None = None
+    traceback: bool = False
+    offline: bool | None = None
+
+
+state = Globals()
 
 
 def _version(value: bool) -> None:
     if value:
-        print(f"papercli {__version__}")
+        console.out.print(f"papercli {__version__}")
         raise typer.Exit()
 
 
 @app.callback()
 def root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    db: Path = typer.Option(None, "--db", help="SQLite store to use [default: in the app dir]."),
+    config: Path = typer.Option(None, "--config", help="Config file [default: in the app dir]."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only data and errors."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Never touch the network; use the cache."
+    ),
+    traceback: bool = typer.Option(False, "--traceback", help="Show the traceback of errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
-    """papercli: fetch research-paper listings, group them into topics, deliver a digest."""
+    """Fetch research-paper listings, group them into topics, deliver a digest.
+
+    The app dir (store, config, cache) is the platform's user data dir, or $PAPERCLI_HOME.
+
+    Example: papercli digest examples/hf-daily-papers-jul-31.txt --topic diffusion
+    """
+    state.db, state.config, state.traceback = db, config, traceback
+    state.offline = True if offline else None
+    console.quiet = quiet
 
 
-def main() -> None:
-    app()
+def _settings() -> Settings:
+    from papercli.settings import load_settings
+
+    return load_settings(db=state.db, config_path=state.config, offline=state.offline)
+
+
+def _store(settings: Settings) -> Store:
+    from papercli.store import Store
+
+    return Store(settings.db_path)
+
+
+# --- fetch ----------------------------------------------------------------------------------------
+
+
+@app.command()
+def fetch(
+    args: list[str] = typer.Argument(
+        None, metavar="[hf | arxiv CAT... | rss CATS | api QUERY | PATH_OR_URL...]"
+    ),
+    date: str = typer.Option(None, "--date", help="hf: the day, YYYY-MM-DD."),
+    week: str = typer.Option(None, "--week", help="hf: the week, YYYY-Www."),
+    month: str = typer.Option(None, "--month", help="hf: the month, YYYY-MM."),
+    listing: str = typer.Option("new", "--listing", help="arxiv: new, recent or pastweek."),
+    max_results: int = typer.Option(100, "--max", help="api: at most this many results."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+) -> None:
+    """Fetch listings into the local store, then summarise per source.
+
+    Without arguments, fetches the `sources` listed in the config file.
+    An empty listing (weekend, holiday) is not an error.
+
+    Example: papercli fetch arxiv cs.LG --listing new
+    """
+    from papercli import fetch as fetching
+    from papercli.report import fetch_progress, print_fetch_summary
+
+    settings = _settings()
+    specs = fetching.specs_from_args(
+        args or [], date=date, week=week, month=month, listing=listing, max=max_results
+    )
+    if not specs:
+        specs = [fetching.parse_spec(s) for s in settings.sources]
+    if not specs:
+        raise UsageError(
+            "nothing to fetch: name a source or list `sources` in the config file",
+            hint="e.g. `papercli fetch hf`, or `papercli config init` and edit it",
+        )
+    with _store(settings) as store, fetch_progress(len(specs)) as on_page:
+        results = fetching.fetch_into_store(specs, settings, store, on_page=on_page)
+    if as_json:
+        console.out.print_json(json.dumps([r.to_dict() for r in results]))
+    else:
+        print_fetch_summary(results)
+    failed = [r for r in results if r.error]
+    if failed:
+        raise failed[0].error
+
+
+# --- digest and topics ----------------------------------------------------------------------------
+
+
+def _load_papers(settings: Settings, inputs: list[str], since: str | None, source: str | None):
+    """Papers from INPUT files/URLs, or from the store; and the date they are for."""
+    from papercli import fetch as fetching
+    from papercli.digest import parse_since
+
+    if inputs:
+        return fetching.read_papers([fetching.parse_spec(i) for i in inputs], settings)
+    with _store(settings) as store:
+        cutoff = parse_since(since) if since else None
+        return store.papers(since=cutoff, source=source), None
+
+
+@app.command()
+def digest(
+    inputs: list[str] = typer.Argument(None, metavar="[INPUT]...", help="Files or URLs to read."),
+    topic: list[str] = typer.Option(
+        None, "--topic", "-t", help="Keep papers on this (repeatable)."
+    ),
+    exclude: list[str] = typer.Option(None, "--exclude", "-x", help="Drop papers on this."),
+    since: str = typer.Option(None, "--since", help="Store: first seen since 1d, 7d or a DATE."),
+    source: str = typer.Option(None, "--source", help="Store: only this source, e.g. hf, arxiv."),
+    fmt: str = typer.Option("md", "--format", "-f", help="md, html, text or json."),
+    output: str = typer.Option(None, "-o", "--output", help="Write to FILE, or DIR/ (dated name)."),
+    template: Path = typer.Option(None, "--template", help="A Jinja template to render with."),
+    n_topics: str = typer.Option("auto", "--topics", help="Number of topics, or auto."),
+    limit: int = typer.Option(None, "--limit", help="At most N papers."),
+    sort: str = typer.Option("relevance", "--sort", help="relevance, upvotes or date."),
+    day: str = typer.Option(None, "--date", help="The date the digest is for [default: today]."),
+    title: str = typer.Option(None, "--title", help="The digest's title."),
+) -> None:
+    """Group papers into topics and render a digest of those matching --topic.
+
+    Reads INPUT files/URLs when given, else the store. Output goes to stdout unless -o.
+
+    Example: papercli digest examples/hf-daily-papers-jul-31.txt --topic diffusion
+    """
+    from papercli.deliver import output_path, write_atomic
+    from papercli.digest import build_digest, parse_n_topics
+    from papercli.render import EXTENSIONS, render
+
+    settings = _settings()
+    papers, page_date = _load_papers(settings, inputs or [], since, source)
+    if not papers:
+        console.info("no papers to digest: fetch some first, or widen --since/--source")
+        return
+    result = build_digest(
+        papers,
+        queries=topic or [],
+        excludes=exclude or [],
+        n_topics=parse_n_topics(n_topics),
+        limit=limit,
+        sort=sort,
+        title=title or _digest_title(topic or []),
+        day=day or page_date,
+    )
+    text = render(result, fmt, template=template, template_dirs=_template_dirs(settings))
+    if output:
+        path = output_path(Path(output), date=result.date, name="digest", ext=EXTENSIONS[fmt])
+        write_atomic(path, text)
+        console.info(f"wrote {len(result.entries)} papers in {len(result.topics)} topics to {path}")
+    else:
+        console.out.file.write(text)
+        console.out.file.flush()
+
+
+def _digest_title(queries: list[str]) -> str:
+    return "Daily digest: " + ", ".join(queries) if queries else "Daily digest"
+
+
+def _template_dirs(settings: Settings) -> list[Path]:
+    configured = settings.section("templates").get("dir") or settings.config.get("template_dir")
+    return [Path(configured).expanduser()] if configured else []
+
+
+@app.command()
+def topics(
+    inputs: list[str] = typer.Argument(None, metavar="[INPUT]...", help="Files or URLs to read."),
+    n_topics: str = typer.Option("auto", "--topics", help="Number of topics, or auto."),
+    since: str = typer.Option(None, "--since", help="Store: first seen since 1d, 7d or a DATE."),
+    source: str = typer.Option(None, "--source", help="Store: only this source."),
+    as_json: bool = typer.Option(False, "--json", help="Each paper's topic as JSON lines."),
+) -> None:
+    """Show the topics the papers fall into: label, size, top terms and top papers.
+
+    Example: papercli topics examples/hf-daily-papers-jul-31.txt --topics 8
+    """
+    from papercli.digest import parse_n_topics
+    from papercli.report import print_topics, topics_json_lines
+    from papercli.topics import build_topics
+
+    settings = _settings()
+    papers, _ = _load_papers(settings, inputs or [], since, source)
+    if not papers:
+        console.info("no papers: fetch some first, or name a file")
+        return
+    model = build_topics(papers, parse_n_topics(n_topics))
+    if as_json:
+        for line in topics_json_lines(papers, model):
+            console.out.file.write(line + "\n")
+    else:
+        print_topics(papers, model)
+
+
+# --- the store ------------------------------------------------------------------------------------
+
+
+@app.command()
+def papers(
+    since: str = typer.Option(None, "--since", help="First seen since 1d, 7d or a DATE."),
+    source: str = typer.Option(None, "--source", help="Only this source, e.g. hf, arxiv-listing."),
+    limit: int = typer.Option(None, "--limit", help="At most N papers."),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+) -> None:
+    """List the papers in the store.
+
+    Example: papercli papers --since 1d --json
+    """
+    from papercli.digest import parse_since
+    from papercli.report import PAPER_FIELDS, print_papers
+
+    settings = _settings()
+    with _store(settings) as store:
+        found = store.papers(
+            since=parse_since(since) if since else None, source=source, limit=limit
+        )
+    if as_json:
+        for paper in found:
+            data = paper.to_dict()
+            line = json.dumps({k: data[k] for k in PAPER_FIELDS}, ensure_ascii=False)
+            console.out.file.write(line + "\n")
+    else:
+        print_papers(found)
+
+
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+) -> None:
+    """Show the store and the last fetch of each source (ok, nothing announced, or failed).
+
+    Example: papercli status
+    """
+    from papercli.report import print_status
+
+    settings = _settings()
+    with _store(settings) as store:
+        print_status(settings, store, as_json=as_json)
+
+
+# --- config ---------------------------------------------------------------------------------------
+
+
+@config_app.command("init")
+def config_init(
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing config file."),
+) -> None:
+    """Write a commented config file to start from.
+
+    Example: papercli config init && $EDITOR "$(papercli config path)"
+    """
+    from papercli.configfile import write_default_config
+
+    settings = _settings()
+    path = write_default_config(settings.config_path, force=force)
+    console.info(f"wrote {path}")
+
+
+@config_app.command("path")
+def config_path() -> None:
+    """Print where the config file is (whether or not it exists).
+
+    Example: papercli config path
+    """
+    console.out.print(str(_settings().config_path), markup=False)
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code; every error ends here as one line on stderr.
+
+    Typer reports bad command lines itself (exit 2); papercli's own errors and bugs come out of
+    it as exceptions and are turned into one line here.
+    """
+    try:
+        app(args=argv, prog_name="papercli")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else ExitCode.BUG
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    except PapercliError as exc:
+        if state.traceback:
+            console.err.print(tb.format_exc(), markup=False)
+        console.error(str(exc))
+        return exc.exit_code
+    except Exception as exc:
+        if state.traceback:
+            console.err.print(tb.format_exc(), markup=False)
+        console.error(
+            f"unexpected {type(exc).__name__}: {exc} "
+            "(this is a bug: run again with --traceback and report it)"
+        )
+        return ExitCode.BUG
+    return ExitCode.OK

@@ -1,0 +1,141 @@
+"""What the commands show on the terminal: progress, summary tables, topic and paper tables.
+
+Data goes to the stdout console, progress and summaries to the stderr console (console.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from papercli import console
+
+if TYPE_CHECKING:
+    from papercli.fetch import SourceResult, SourceSpec
+    from papercli.models import Page, Paper
+    from papercli.settings import Settings
+    from papercli.store import Store
+    from papercli.topics import TopicModel
+
+PAPER_FIELDS = (
+    "id", "version", "title", "authors", "abstract", "categories", "primary_category",
+    "published", "first_seen", "sources", "upvotes", "url",
+)  # fmt: skip
+
+
+@contextmanager
+def fetch_progress(n_sources: int) -> Iterator[Callable[[SourceSpec, Page], None]]:
+    """A transient progress bar on stderr across sources; silent when quiet or not a terminal."""
+    if console.quiet or not console.err.is_terminal:
+        yield lambda source, page: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=console.err, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("fetching", total=n_sources)
+        seen: set[str] = set()
+
+        def on_page(source: SourceSpec, page: Page) -> None:
+            if source.name not in seen:
+                seen.add(source.name)
+                progress.advance(task)
+            progress.update(task, description=f"{source.name}: {len(page.papers)} papers")
+
+        yield on_page
+
+
+def print_fetch_summary(results: Sequence[SourceResult]) -> None:
+    """One row per source; a run where nothing is new prints one quiet line (or nothing with -q)."""
+    from rich.table import Table
+
+    if all(r.ok and r.fetched == 0 for r in results):
+        console.info("no new papers announced")
+        return
+    if console.quiet and all(r.ok and r.new == 0 and r.updated == 0 for r in results):
+        return
+    table = Table(title=None, box=None, pad_edge=False)
+    for name in ("source", "fetched", "new", "updated", "unchanged", "status"):
+        table.add_column(name, justify="left" if name in ("source", "status") else "right")
+    for r in results:
+        if r.error:
+            state = "failed"
+        elif r.fetched == 0:
+            state = "nothing announced"
+        else:
+            state = "ok (cached)" if r.from_cache else "ok"
+        table.add_row(r.source, str(r.fetched), str(r.new), str(r.updated), str(r.unchanged), state)
+    console.err.print(table)
+
+
+def print_topics(papers: Sequence[Paper], model: TopicModel, top: int = 3) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_lines=False)
+    for name in ("#", "label", "size", "top terms", "top papers"):
+        table.add_column(name, overflow="fold")
+    for topic in model.topics:
+        members = [p for p, t in zip(papers, model.assignments, strict=True) if t == topic.id][:top]
+        table.add_row(
+            str(topic.id), topic.label, str(topic.size), ", ".join(topic.terms[:6]),
+            "\n".join(p.title for p in members),
+        )  # fmt: skip
+    console.out.print(table)
+
+
+def topics_json_lines(papers: Sequence[Paper], model: TopicModel) -> Iterator[str]:
+    labels = {t.id: t.label for t in model.topics}
+    for paper, topic_id in zip(papers, model.assignments, strict=True):
+        record = {"id": paper.id, "title": paper.title, "topic": topic_id,
+                  "label": labels[topic_id]}  # fmt: skip
+        yield json.dumps(record, ensure_ascii=False)
+
+
+def print_papers(papers: Sequence[Paper]) -> None:
+    from rich.table import Table
+
+    if not papers:
+        console.info("no papers in the store match")
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("id", "title", "first seen", "sources"):
+        table.add_column(name, overflow="fold")
+    for p in papers:
+        table.add_row(p.id, p.title, (p.first_seen or "")[:16], ", ".join(p.sources))
+    console.out.print(table)
+
+
+def print_status(settings: Settings, store: Store, *, as_json: bool) -> None:
+    last = store.last_fetches()
+    if as_json:
+        data = {
+            "db": str(settings.db_path),
+            "papers": store.count(),
+            "sources": [entry.to_dict() for entry in last],
+        }
+        console.out.print_json(json.dumps(data))
+        return
+    from rich.table import Table
+
+    console.out.print(f"store: {settings.db_path} ({store.count()} papers)", markup=False)
+    if not last:
+        console.out.print("no fetch yet: run `papercli fetch`", markup=False)
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("source", "last fetch", "http", "fetched", "new", "result"):
+        table.add_column(name)
+    for e in last:
+        if e.error:
+            result = f"failed: {e.error}"
+        elif not e.fetched:
+            result = "nothing announced"
+        else:
+            result = "ok"
+        table.add_row(
+            e.source, e.finished_at[:16], str(e.status or "-"), str(e.fetched), str(e.new), result
+        )
+    console.out.print(table)
