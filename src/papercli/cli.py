@@ -166,6 +166,8 @@ def digest(
     sort: str = typer.Option("relevance", "--sort", help="relevance, upvotes or date."),
     day: str = typer.Option(None, "--date", help="The date the digest is for [default: today]."),
     title: str = typer.Option(None, "--title", help="The digest's title."),
+    email_to: list[str] = typer.Option(None, "--email-to", help="Email it to ADDR (repeatable)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --email-to: write the .eml."),
 ) -> None:
     """Group papers into topics and render a digest of those matching --topic.
 
@@ -192,7 +194,10 @@ def digest(
         title=title or _digest_title(topic or []),
         day=day or page_date,
     )
-    text = render(result, fmt, template=template, template_dirs=_template_dirs(settings))
+    if email_to:
+        _email_digest(settings, result, email_to, dry_run=dry_run, output=output)
+        return
+    text = render(result, fmt, template=template, template_dirs=settings.template_dirs)
     if output:
         path = output_path(Path(output), date=result.date, name="digest", ext=EXTENSIONS[fmt])
         write_atomic(path, text)
@@ -202,13 +207,39 @@ def digest(
         console.out.file.flush()
 
 
+def _email_digest(settings: Settings, result, to: list[str], *, dry_run: bool, output) -> None:
+    from papercli.deliver import eml_bytes, send_message
+    from papercli.runner import DEFAULT_SUBJECT, compose, smtp_settings, subject_for
+
+    smtp = None if dry_run else smtp_settings(settings)
+    msg = compose(
+        result,
+        subject=subject_for(DEFAULT_SUBJECT, result),
+        from_addr=smtp.from_addr if smtp else "papercli@localhost",
+        to=to,
+        template_dirs=settings.template_dirs,
+    )
+    if dry_run:
+        _write_eml(eml_bytes(msg), output)
+        return
+    send_message(msg, smtp)
+    console.info(f"sent {len(result.entries)} papers to {', '.join(to)}")
+
+
+def _write_eml(data: bytes, output: str | None) -> None:
+    """A --dry-run message to a file, or to stdout (an .eml is 7-bit clean: headers are encoded
+    and the parts quoted-printable or base64)."""
+    from papercli.deliver import write_atomic
+
+    if output:
+        console.info(f"wrote {write_atomic(Path(output), data)}")
+    else:
+        console.out.file.write(data.decode("ascii", errors="replace"))
+        console.out.file.flush()
+
+
 def _digest_title(queries: list[str]) -> str:
     return "Daily digest: " + ", ".join(queries) if queries else "Daily digest"
-
-
-def _template_dirs(settings: Settings) -> list[Path]:
-    configured = settings.section("templates").get("dir") or settings.config.get("template_dir")
-    return [Path(configured).expanduser()] if configured else []
 
 
 @app.command()
@@ -284,6 +315,92 @@ def status(
     settings = _settings()
     with _store(settings) as store:
         print_status(settings, store, as_json=as_json)
+
+
+# --- scheduled digests ---------------------------------------------------------------------------
+
+
+@app.command("run")
+def run_digest(
+    name: str = typer.Argument(..., help="A digest defined as [digest.NAME] in the config."),
+    no_fetch: bool = typer.Option(False, "--no-fetch", help="Use the store as it is."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Write the .eml; send and mark nothing."),
+    output: str = typer.Option(None, "-o", "--output", help="With --dry-run: the .eml file."),
+) -> None:
+    """Fetch a named digest's sources and email what its recipients have not had yet.
+
+    This is the command for cron: quiet when nothing is new, non-zero when something broke.
+
+    Example: papercli run diffusion
+    """
+    from papercli.deliver import eml_bytes
+    from papercli.runner import report, run_named_digest
+
+    settings = _settings()
+    result, messages = run_named_digest(settings, name, fetch=not no_fetch, dry_run=dry_run)
+    if dry_run:
+        for msg in messages:
+            _write_eml(eml_bytes(msg), output)
+        if not messages:
+            console.info(f"{name}: nothing new to send")
+        return
+    report(result)
+    failed = [r for r in result.fetched if r.error]
+    if failed:
+        raise failed[0].error
+
+
+@app.command()
+def send(
+    retry: bool = typer.Option(False, "--retry", help="Send the messages waiting in the outbox."),
+) -> None:
+    """Send the digests that could not be sent before (kept in the outbox).
+
+    Example: papercli send --retry
+    """
+    from papercli.errors import DeliveryError
+    from papercli.runner import retry_outbox
+
+    if not retry:
+        raise UsageError("nothing to do", hint="`papercli send --retry` sends the outbox")
+    result = retry_outbox(_settings())
+    console.info(f"outbox: sent {result.sent}, still waiting {result.failed}")
+    if result.failed:
+        raise DeliveryError(
+            f"{result.failed} message(s) could not be sent: {result.errors[0]}",
+            hint="they stay in the outbox; try again later",
+        )
+
+
+@app.command()
+def schedule(
+    name: str = typer.Argument(..., help="A digest defined as [digest.NAME] in the config."),
+    at: str = typer.Option("07:30", "--at", help="Time of day, HH:MM (local time)."),
+    weekdays: bool = typer.Option(False, "--weekdays", help="Monday to Friday only."),
+    install_it: bool = typer.Option(False, "--install", help="Add it to your crontab."),
+) -> None:
+    """Print the crontab line that runs a named digest (or --install it).
+
+    Example: papercli schedule diffusion --at 07:30 --weekdays --install
+    """
+    from papercli.runner import DigestConfig
+    from papercli.schedule import cron_line, home_for_cron, install
+
+    settings = _settings()
+    DigestConfig.from_settings(settings, name)  # fail now, not at 07:30, if it is not defined
+    line = cron_line(
+        name,
+        at=at,
+        weekdays=weekdays,
+        log_path=settings.home / "logs" / f"{name}.log",
+        config_path=settings.config_path.absolute(),
+        home=home_for_cron(),
+    )
+    (settings.home / "logs").mkdir(parents=True, exist_ok=True)
+    if install_it:
+        changed = install(line, name)
+        console.info("crontab updated" if changed else "crontab already has this line")
+    console.out.print(line, markup=False, soft_wrap=True)
 
 
 # --- config ---------------------------------------------------------------------------------------

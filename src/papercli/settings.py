@@ -87,6 +87,12 @@ class Settings:
             )
         return value
 
+    @property
+    def template_dirs(self) -> list[Path]:
+        """The user's template dir (`[templates] dir`), searched before the shipped templates."""
+        configured = self.section("templates").get("dir")
+        return [Path(configured).expanduser()] if configured else []
+
     def section(self, name: str) -> dict[str, Any]:
         value = self.config.get(name, {})
         if not isinstance(value, dict):

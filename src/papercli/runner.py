@@ -1,0 +1,265 @@
+"""Named digests from the config file: `papercli run NAME` and ad-hoc `digest --email-to`.
+
+A run fetches the digest's sources, builds a digest of the papers this digest has not delivered
+to each recipient before, and emails it. Delivery state changes only after the SMTP server has
+accepted the message; a message that could not be sent waits in the outbox, and the papers in it
+are not offered again, so nothing is lost and nothing is sent twice. One lock per digest keeps
+overlapping cron runs apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from papercli import console
+from papercli.errors import ConfigError, DeliveryError, NoMatchError
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from papercli.fetch import SourceResult
+    from papercli.models import Digest, Paper
+    from papercli.settings import Settings
+    from papercli.store import Store
+
+FORMATS = ("html", "text")
+DEFAULT_SUBJECT = "{title} - {date}: {count} papers in {n_topics} topics"
+KNOWN_KEYS = {
+    "sources", "topics", "exclude", "format", "recipients", "subject", "send_empty", "since",
+    "n_topics", "limit", "sort", "title",
+}  # fmt: skip
+
+
+@dataclass
+class DigestConfig:
+    """One `[digest.NAME]` table of the config file."""
+
+    name: str
+    sources: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    format: str = "html"  # html: text + HTML parts; text: text only
+    recipients: list[str] = field(default_factory=list)
+    subject: str = DEFAULT_SUBJECT
+    send_empty: bool = False
+    since: str = "7d"  # how far back a run looks for papers it has not delivered yet
+    n_topics: int | None = None
+    limit: int | None = None
+    sort: str = "relevance"
+    title: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, name: str) -> DigestConfig:
+        tables = settings.section("digest")
+        if name not in tables:
+            known = ", ".join(sorted(tables)) or "none"
+            raise ConfigError(
+                f"no [digest.{name}] in {settings.config_path} (digests defined: {known})",
+                hint="add one; `papercli config init` writes an example",
+            )
+        table: dict[str, Any] = tables[name]
+        unknown = sorted(set(table) - KNOWN_KEYS)
+        if unknown:
+            raise ConfigError(f"unknown setting {unknown[0]!r} in [digest.{name}]")
+        config = cls(name=name, **table)
+        if config.format not in FORMATS:
+            raise ConfigError(f"[digest.{name}] format must be one of {', '.join(FORMATS)}")
+        return config
+
+
+@dataclass
+class RunResult:
+    """What a run did, for the one-line summary."""
+
+    digest: str
+    fetched: list[SourceResult] = field(default_factory=list)
+    sent: list[tuple[list[str], int]] = field(default_factory=list)  # (recipients, papers)
+    quiet: bool = False
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def subject_for(template: str, digest: Digest) -> str:
+    """'{title} - {date}: {count} papers' -> 'Daily digest: diffusion - 2024-08-01: 3 papers'."""
+    values = {
+        "title": digest.title, "date": digest.date, "count": len(digest.entries),
+        "n_topics": len(digest.topics), "topics": ", ".join(t.label for t in digest.topics),
+    }  # fmt: skip
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"subject template {template!r} is not valid ({exc})",
+            hint="fields: " + ", ".join(values),
+        ) from None
+
+
+def compose(digest: Digest, *, subject: str, from_addr: str, to: Sequence[str], fmt: str = "html",
+            template_dirs: Sequence[Any] = ()) -> EmailMessage:  # fmt: skip
+    """The email of a digest: a text part, and an HTML part with inline styles."""
+    from papercli.deliver import build_message
+    from papercli.render import render
+
+    text = render(digest, "text", template_dirs=template_dirs)
+    html = render(digest, "email-html", template_dirs=template_dirs) if fmt == "html" else None
+    return build_message(subject=subject, from_addr=from_addr, to=to, text=text, html=html)
+
+
+def smtp_settings(settings: Settings):
+    from papercli.deliver import SmtpSettings
+
+    table = settings.section("smtp")
+    if not table:
+        raise ConfigError(
+            f"no [smtp] table in {settings.config_path}: papercli does not know how to send mail",
+            hint="add host, port, security, user and from (see the README)",
+        )
+    return SmtpSettings.from_config(table)
+
+
+def _candidates(store: Store, config: DigestConfig, specs, since: str) -> list[Paper]:
+    """Papers from this digest's sources first seen since `since`, each id once."""
+    found: dict[str, Paper] = {}
+    for source in specs or [None]:
+        for paper in store.papers(since=since, source=source.name if source else None):
+            found.setdefault(paper.id, paper)
+    return sorted(found.values(), key=lambda p: (p.first_seen or "", p.id))
+
+
+def run_named_digest(
+    settings: Settings, name: str, *, fetch: bool = True, dry_run: bool = False
+) -> tuple[RunResult, list[EmailMessage]]:
+    """Fetch, build and send digest `name` to each recipient what it has not had yet.
+
+    Returns the run result and the messages built (for --dry-run, which sends nothing and
+    marks nothing). Raises DeliveryError after keeping unsent messages in the outbox.
+    """
+    from papercli.deliver import Outbox, digest_lock
+    from papercli.digest import build_digest, parse_since
+    from papercli.fetch import fetch_into_store, parse_spec
+    from papercli.store import Store
+
+    config = DigestConfig.from_settings(settings, name)
+    if not config.recipients and not dry_run:
+        raise ConfigError(f"[digest.{name}] has no recipients", hint='recipients = ["me@x.org"]')
+    smtp = smtp_settings(settings) if not dry_run else None
+    specs = [parse_spec(s) for s in config.sources]
+    result = RunResult(name)
+    messages: list[EmailMessage] = []
+    outbox = Outbox(settings.outbox_dir)
+    with digest_lock(settings.home / "locks", name), Store(settings.db_path) as store:
+        if fetch and specs:
+            result.fetched = fetch_into_store(specs, settings, store)
+        papers = _candidates(store, config, specs, parse_since(config.since))
+        pending = _pending_in_outbox(outbox, name)
+        groups = _group_recipients(store, name, config.recipients or ["(dry run)"], papers, pending)
+        failures = []
+        for recipients, todo in groups:
+            try:
+                digest = build_digest(
+                    todo, queries=config.topics, excludes=config.exclude,
+                    n_topics=config.n_topics, limit=config.limit, sort=config.sort,
+                    title=config.title or f"papercli: {name}", day=now().date().isoformat(),
+                )  # fmt: skip
+            except NoMatchError:
+                digest = None
+            if (digest is None or not digest.entries) and not config.send_empty:
+                result.quiet = True
+                continue
+            msg = _message(settings, config, digest, recipients, smtp)
+            messages.append(msg)
+            if dry_run:
+                continue
+            ids = [e.paper.id for e in digest.entries] if digest else []
+            try:
+                _send(msg, smtp)
+            except DeliveryError as exc:
+                outbox.add(msg, digest=name, paper_ids=ids, recipients=recipients)
+                failures.append(exc)
+                continue
+            store.mark_delivered(name, recipients, ids, message_id=msg["Message-ID"],
+                                 delivered_at=now().isoformat(timespec="seconds"))  # fmt: skip
+            result.sent.append((recipients, len(ids)))
+    if failures:
+        raise DeliveryError(
+            f"{failures[0].message}; the digest was kept in the outbox",
+            hint="run `papercli send --retry` once the server is reachable",
+        )
+    return result, messages
+
+
+def _pending_in_outbox(outbox, name: str) -> dict[str, set[str]]:
+    """Paper ids already waiting in the outbox for each recipient of this digest."""
+    pending: dict[str, set[str]] = {}
+    for item in outbox.items():
+        if item.digest == name:
+            for recipient in item.recipients:
+                pending.setdefault(recipient, set()).update(item.paper_ids)
+    return pending
+
+
+def _group_recipients(store, name, recipients, papers, pending):
+    """Recipients who have had the same papers get one message; others get their own."""
+    groups: dict[frozenset[str], list[str]] = {}
+    for recipient in recipients:
+        seen = store.delivered_ids(name, recipient) | pending.get(recipient, set())
+        todo = frozenset(p.id for p in papers if p.id not in seen)
+        groups.setdefault(todo, []).append(recipient)
+    by_id = {p.id: p for p in papers}
+    return [
+        (members, [by_id[i] for i in sorted(todo, key=lambda i: (by_id[i].first_seen or "", i))])
+        for todo, members in groups.items()
+    ]
+
+
+def _message(settings, config: DigestConfig, digest, recipients, smtp) -> EmailMessage:
+    from papercli.deliver import build_message
+
+    from_addr = smtp.from_addr if smtp else "papercli@localhost"
+    if digest is None or not digest.entries:
+        day = now().date().isoformat()
+        text = f"Nothing new matched {', '.join(config.topics) or 'your topics'} on {day}.\n"
+        return build_message(subject=f"papercli: {config.name} - {day}: nothing new",
+                             from_addr=from_addr, to=recipients, text=text, html=None)  # fmt: skip
+    return compose(
+        digest, subject=subject_for(config.subject, digest), from_addr=from_addr, to=recipients,
+        fmt=config.format, template_dirs=settings.template_dirs,
+    )  # fmt: skip
+
+
+def _send(msg, smtp) -> None:
+    from papercli.deliver import send_message
+
+    send_message(msg, smtp)
+
+
+def retry_outbox(settings: Settings):
+    """Send what waits in the outbox; mark each paper delivered once its message is accepted."""
+    from papercli.deliver import Outbox, retry
+    from papercli.store import Store
+
+    smtp = smtp_settings(settings)
+    with Store(settings.db_path) as store:
+
+        def on_sent(item) -> None:
+            store.mark_delivered(item.digest, item.recipients, item.paper_ids,
+                                 message_id=item.message_id,
+                                 delivered_at=now().isoformat(timespec="seconds"))  # fmt: skip
+
+        return retry(Outbox(settings.outbox_dir), smtp, on_sent)
+
+
+def report(result: RunResult) -> None:
+    failed = [r for r in result.fetched if r.error]
+    for r in failed:
+        console.error(f"{r.source}: {r.error}")
+    if result.sent:
+        for recipients, count in result.sent:
+            console.info(f"{result.digest}: sent {count} papers to {', '.join(recipients)}")
+    elif result.quiet:
+        console.info(f"{result.digest}: nothing new to send")
