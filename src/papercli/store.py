@@ -1,0 +1,811 @@
+"""The local SQLite store: migrations, paper upserts, the fetch log and digest deliveries.
+
+Nothing else in papercli touches the database. Every write is one `BEGIN IMMEDIATE`
+transaction, so two papercli processes sharing a store take turns (waiting up to `timeout`
+seconds) instead of failing or losing each other's merges. The schema only changes through the
+ordered `@migration` functions below, tracked by `PRAGMA user_version`; `PRAGMA application_id`
+marks the file as papercli's, and a file that is not ours is refused without being touched.
+
+Timestamps are ISO 8601 UTC strings passed in by the caller (`now()` is the default), so every
+function can be tested at a fixed time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, astuple, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from papercli.errors import StoreError, UsageError
+from papercli.models import Page, Paper, split_arxiv_id
+
+# b"PapC": lets papercli tell its own store from any other SQLite file.
+APPLICATION_ID = 0x50617043
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_HEADER_APPLICATION_ID = slice(68, 72)  # big-endian, see sqlite.org/fileformat.html
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    """Register `fn` as the next schema step; never reorder or edit a released one."""
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it may COMMIT first, and migrations must stay in one transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+@migration
+def m001_papers(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE papers (
+            id TEXT PRIMARY KEY,
+            version INTEGER,
+            title TEXT NOT NULL DEFAULT '',
+            authors TEXT NOT NULL DEFAULT '[]',
+            abstract TEXT NOT NULL DEFAULT '',
+            categories TEXT NOT NULL DEFAULT '[]',
+            primary_category TEXT,
+            published TEXT,
+            updated TEXT,
+            comments TEXT,
+            journal_ref TEXT,
+            doi TEXT,
+            url TEXT,
+            announce_type TEXT,
+            upvotes INTEGER,
+            num_comments INTEGER,
+            github_repo TEXT,
+            github_stars INTEGER,
+            ai_summary TEXT,
+            ai_keywords TEXT NOT NULL DEFAULT '[]',
+            first_seen TEXT NOT NULL,
+            content_hash TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX papers_first_seen ON papers (first_seen, id);
+        -- One row per (paper, source): a paper HF features days after arXiv listed it is
+        -- still "new on hf today".
+        CREATE TABLE paper_sources (
+            paper_id TEXT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (paper_id, source)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+@migration
+def m002_fetch_log(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE fetch_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL,
+            url TEXT,
+            status INTEGER,
+            fetched INTEGER,
+            new INTEGER,
+            updated INTEGER,
+            unchanged INTEGER,
+            error TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            from_cache INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX fetch_log_source ON fetch_log (source, finished_at);
+        """,
+    )
+
+
+@migration
+def m003_deliveries(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            digest TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            delivered_at TEXT NOT NULL
+        );
+        CREATE INDEX deliveries_digest ON deliveries (digest, recipient);
+        CREATE TABLE delivered_papers (
+            delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+            paper_id TEXT NOT NULL REFERENCES papers (id),
+            PRIMARY KEY (delivery_id, paper_id)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+def now() -> str:
+    """The current time as papercli stores it, e.g. '2024-08-02T09:30:00Z'."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_utc(text: str) -> str:
+    """Normalise an ISO 8601 date or time to UTC, so stored times compare as strings.
+
+    '2024-08-02T11:30:00+02:00' -> '2024-08-02T09:30:00Z'; '2024-08-02' -> '2024-08-02T00:00:00Z'
+    (a time without offset is taken as UTC). Raises ValueError for anything else.
+    """
+    try:
+        # Python 3.10's fromisoformat does not read the 'Z' suffix.
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        raise ValueError(f"not an ISO 8601 date or time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class UpsertCounts:
+    """What one upsert did: `fetched` = new + updated + unchanged."""
+
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.fetched + other.fetched,
+            self.new + other.new,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+@dataclass
+class FetchLogEntry:
+    """One fetch of one source. ok with new == 0 is "nothing announced"; not ok is a failure.
+
+    The counts are None when the fetch stored no page (it failed before the first one).
+    """
+
+    id: int
+    source: str
+    url: str | None
+    status: int | None
+    fetched: int | None
+    new: int | None
+    updated: int | None
+    unchanged: int | None
+    error: str | None
+    started_at: str
+    finished_at: str
+    from_cache: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def counts(self) -> UpsertCounts | None:
+        if self.fetched is None:
+            return None
+        return UpsertCounts(self.fetched, self.new or 0, self.updated or 0, self.unchanged or 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+_LOG_FIELDS = tuple(f.name for f in fields(FetchLogEntry))
+_LOG_COLUMNS = ", ".join(_LOG_FIELDS)
+
+
+@dataclass
+class Delivery:
+    """One digest sent to one recipient, and the papers it carried (sorted by id)."""
+
+    id: int
+    digest: str
+    recipient: str
+    message_id: str
+    delivered_at: str
+    paper_ids: list[str]
+
+
+# --- merging ---------------------------------------------------------------------------------
+# Papers are merged as stored rows (lists as JSON text), so an unchanged paper costs no decoding.
+
+_LIST_FIELDS = ("authors", "categories", "ai_keywords")
+# Fields that belong to one version of the paper: the higher version's wins.
+_VERSIONED = (
+    "title",
+    "authors",
+    "abstract",
+    "categories",
+    "primary_category",
+    "comments",
+    "journal_ref",
+    "doi",
+    "url",
+)
+# Hugging Face's social and AI fields, and how the paper was last announced: the latest wins.
+_LATEST = (
+    "announce_type",
+    "upvotes",
+    "num_comments",
+    "github_repo",
+    "github_stars",
+    "ai_summary",
+    "ai_keywords",
+)
+# What "updated" means: a change in these (the paper itself), not in _LATEST or its sources.
+_CONTENT = ("version", *_VERSIONED, "published", "updated")
+_COLUMNS = ("id", *_CONTENT, *_LATEST, "first_seen", "content_hash")
+_SELECT_PAPERS = ", ".join(f"p.{name}" for name in _COLUMNS)
+_UPSERT = (
+    f"INSERT INTO papers ({', '.join(_COLUMNS)}) VALUES ({', '.join(':' + c for c in _COLUMNS)})"
+    " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("id", "first_seen"))
+)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == "[]"
+
+
+def _row(paper: Paper) -> dict[str, Any]:
+    row = {name: getattr(paper, name) for name in _COLUMNS[:-2]}
+    for name in _LIST_FIELDS:
+        row[name] = json.dumps(row[name], ensure_ascii=False)
+    return row
+
+
+def _content_hash(row: dict[str, Any]) -> str:
+    content = json.dumps([row[name] for name in _CONTENT], ensure_ascii=False)
+    return hashlib.sha1(content.encode()).hexdigest()
+
+
+def _recency(stored: int | None, incoming: int | None) -> int:
+    """1 if `incoming` is a later version, -1 if an earlier one, 0 if the same or unknown.
+
+    A source that gives no version (Hugging Face) never outranks one that does (arXiv).
+    """
+    if incoming is None:
+        return 0
+    if stored is None or incoming > stored:
+        return 1
+    return -1 if incoming < stored else 0
+
+
+def _words(text: str | None) -> int:
+    """The length of `text` with runs of whitespace counted as one space."""
+    return len(" ".join((text or "").split()))
+
+
+def merge_rows(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """The stored row with what `incoming` adds; neither side's non-empty field is lost.
+
+    The higher version's title, abstract, authors, ... win; at the same (or an unknown) version
+    the stored values stay and empty ones are filled in, except that a longer abstract replaces
+    a shorter (truncated) one. Upvotes, stars, AI fields and announce_type: the latest non-empty.
+    `published` is the earliest date seen, `updated` the latest, `first_seen` never changes.
+    """
+    order = _recency(stored["version"], incoming["version"])
+    merged = dict(stored)
+    for name in _VERSIONED:
+        value = incoming[name]
+        if not _empty(value) and (order > 0 or _empty(stored[name])):
+            merged[name] = value
+    abstract = incoming["abstract"]
+    if (
+        order == 0
+        and abstract != stored["abstract"]
+        and _words(abstract) > _words(stored["abstract"])
+    ):
+        merged["abstract"] = abstract
+    if order > 0:
+        merged["version"] = incoming["version"]
+    dates = [d for d in (stored["published"], incoming["published"]) if not _empty(d)]
+    merged["published"] = min(dates, default=stored["published"])
+    dates = [d for d in (stored["updated"], incoming["updated"]) if not _empty(d)]
+    merged["updated"] = max(dates, default=stored["updated"])
+    for name in _LATEST:
+        if not _empty(incoming[name]):
+            merged[name] = incoming[name]
+    merged["content_hash"] = _content_hash(merged)
+    return merged
+
+
+def _adds_nothing(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    """True when merging `incoming` cannot change `stored`: the cheap path of a re-fetch."""
+    return all(_empty(value) or value == stored[name] for name, value in incoming.items())
+
+
+def _paper(row: tuple[Any, ...]) -> Paper:
+    data = dict(zip(_COLUMNS, row[: len(_COLUMNS)], strict=True))
+    for name in _LIST_FIELDS:
+        data[name] = json.loads(data[name])
+    data.pop("content_hash")
+    # Sources in the order papercli first saw the paper in each.
+    data["sources"] = [source for _, source in sorted(json.loads(row[len(_COLUMNS)]))]
+    return Paper(**data)
+
+
+def _plain_id(paper_id: str) -> str:
+    """'2408.00714v2' -> '2408.00714'; ids that are not arXiv ids are kept as they are."""
+    if paper_id.startswith("title:"):
+        return paper_id
+    try:
+        return split_arxiv_id(paper_id)[0]
+    except ValueError:
+        return paper_id
+
+
+def _log_entry(row: tuple[Any, ...]) -> FetchLogEntry:
+    entry = dict(zip(_LOG_FIELDS, row, strict=True))
+    entry["from_cache"] = bool(entry["from_cache"])  # stored as 0/1
+    return FetchLogEntry(**entry)
+
+
+class Store:
+    """papercli's SQLite store at `path` (created, with its parent dirs, if missing).
+
+    Example:
+
+    >>> with Store(Path("papers.db")) as store:  # doctest: +SKIP
+    ...     counts = store.upsert_page("hf", page, fetched_at="2024-08-02T09:00:00Z")
+    ...     papers = store.papers(since="2024-08-02", source="hf")
+    """
+
+    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._conn = self._connect()
+
+    # --- opening -----------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for the store {self.path}: {exc}") from exc
+        self._refuse_foreign_file()
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            # WAL stays consistent after a power cut with NORMAL; only the last commit may be lost.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            migrate(conn, self.path)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from exc
+            raise
+        return conn
+
+    def _refuse_foreign_file(self) -> None:
+        """Raise StoreError unless the file is missing, empty, or a papercli store we can read.
+
+        Looks read-only, so a file that is not ours is left exactly as it was.
+        """
+        try:
+            with self.path.open("rb") as file:
+                header = file.read(100)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"cannot read the store {self.path}: {exc}") from exc
+        if not header:
+            return
+        if not header.startswith(_SQLITE_MAGIC):
+            raise _not_ours(self.path, "it is not an SQLite database")
+        if int.from_bytes(header[_HEADER_APPLICATION_ID], "big") not in (0, APPLICATION_ID):
+            raise _not_ours(self.path, "it is another application's SQLite database")
+        try:
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                _check_identity(conn, self.path)
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreError(
+                f"the store {self.path} is busy: another papercli kept it locked for over "
+                f"{self.timeout:g}s",
+                hint="try again when that run has finished",
+            )
+        if "not a database" in text or "malformed" in text:
+            return StoreError(
+                f"the store {self.path} is damaged ({text})",
+                hint="restore it from a backup, or move it away and fetch again",
+            )
+        return StoreError(f"cannot use the store {self.path}: {text}")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return _user_version(self._conn)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One all-or-nothing write transaction, holding the write lock from the start.
+
+        IMMEDIATE: a deferred transaction that reads first and then writes can fail at once
+        with "database is locked" instead of waiting its turn.
+        """
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._error(exc) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise self._error(exc) from exc
+            raise
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._conn
+        except sqlite3.OperationalError as exc:
+            raise self._error(exc) from exc
+
+    # --- papers ------------------------------------------------------------------------------
+
+    def upsert_page(
+        self, source: str, page: Page, *, fetched_at: str | None = None
+    ) -> UpsertCounts:
+        """Merge a page's papers into the store in one transaction; see `merge_rows`.
+
+        `source` is stored as given (e.g. "arxiv-listing:astro-ph.CO", "hf") in the paper's
+        sources. Counts: `new` = not in the store before; `updated` = the paper's own content
+        changed (a higher version, a filled-in abstract, categories, ...); `unchanged` = the
+        rest, including merges that only add a source or refresh upvotes, stars, AI fields or
+        announce_type (those are still saved).
+        """
+        seen_at = iso_utc(fetched_at) if fetched_at else now()
+        ids = [paper.id for paper in page.papers]
+        counts = UpsertCounts(fetched=len(ids))
+        with self._write() as conn:
+            stored = self._stored_rows(conn, ids)
+            listed = self._ids_with_source(conn, ids, source)
+            rows = self._merged_rows(page.papers, stored, seen_at, counts)
+            conn.executemany(_UPSERT, rows)
+            conn.executemany(
+                "INSERT OR IGNORE INTO paper_sources (paper_id, source, first_seen)"
+                " VALUES (?, ?, ?)",
+                (
+                    (paper_id, source, seen_at)
+                    for paper_id in dict.fromkeys(ids)
+                    if paper_id not in listed
+                ),
+            )
+        return counts
+
+    @staticmethod
+    def _stored_rows(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+        cursor = conn.execute(
+            f"SELECT {_SELECT_PAPERS} FROM papers p WHERE p.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        )
+        return {row[0]: dict(zip(_COLUMNS, row, strict=True)) for row in cursor}
+
+    @staticmethod
+    def _ids_with_source(conn: sqlite3.Connection, ids: list[str], source: str) -> set[str]:
+        cursor = conn.execute(
+            "SELECT paper_id FROM paper_sources WHERE source = ?"
+            " AND paper_id IN (SELECT value FROM json_each(?))",
+            (source, json.dumps(ids)),
+        )
+        return {paper_id for (paper_id,) in cursor}
+
+    @staticmethod
+    def _merged_rows(
+        papers: list[Paper],
+        stored: dict[str, dict[str, Any]],
+        seen_at: str,
+        counts: UpsertCounts,
+    ) -> Iterator[dict[str, Any]]:
+        """The rows to write, lazily: a bad paper fails mid-write and the whole page rolls back."""
+        for paper in papers:
+            incoming = _row(paper)
+            before = stored.get(paper.id)
+            if before is None:
+                merged = {**incoming, "first_seen": seen_at}
+                merged["content_hash"] = _content_hash(merged)
+                counts.new += 1
+            elif _adds_nothing(before, incoming):
+                counts.unchanged += 1
+                continue
+            else:
+                merged = merge_rows(before, incoming)
+                if merged["content_hash"] != before["content_hash"]:
+                    counts.updated += 1
+                else:
+                    counts.unchanged += 1
+                if merged == before:
+                    continue
+            stored[paper.id] = merged
+            yield merged
+
+    def iter_papers(
+        self,
+        *,
+        since: str | None = None,
+        source: str | None = None,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Paper]:
+        """Papers in first-seen order (then id), one at a time; filters as in `papers`."""
+        where, params = self._filters(since=since, source=source, ids=ids)
+        sql = (
+            f"SELECT {_SELECT_PAPERS}, (SELECT json_group_array(json_array(s.first_seen, s.source))"
+            " FROM paper_sources s WHERE s.paper_id = p.id)"
+            f" FROM papers p {where} ORDER BY p.first_seen, p.id"
+        )
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        with self._reading() as conn:
+            for row in conn.execute(sql, params):
+                yield _paper(row)
+
+    def papers(
+        self,
+        *,
+        since: str | None = None,
+        source: str | None = None,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Paper]:
+        """Papers in first-seen order (then id), with `sources` and `first_seen` filled in.
+
+        `since`: an ISO date or time; papers first seen then or later (by `source`, when given).
+        `source`: a prefix of the stored source names: "hf", "arxiv-listing", "arxiv-listing:cs.LG".
+        `ids`: only these (versions are ignored: '2408.00714v2' finds 2408.00714).
+        """
+        return list(self.iter_papers(since=since, source=source, ids=ids, limit=limit))
+
+    @staticmethod
+    def _filters(
+        *, since: str | None, source: str | None, ids: Sequence[str] | None
+    ) -> tuple[str, dict[str, Any]]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        if since is not None:
+            try:
+                params["since"] = iso_utc(since)
+            except ValueError as exc:
+                raise UsageError(
+                    f"since: {exc}",
+                    hint="give a date or time such as 2024-08-02 or 2024-08-02T09:00Z",
+                ) from None
+        if source is not None:
+            params["source"] = source
+            seen = " AND s.first_seen >= :since" if since is not None else ""
+            clauses.append(
+                "EXISTS (SELECT 1 FROM paper_sources s WHERE s.paper_id = p.id"
+                f" AND substr(s.source, 1, length(:source)) = :source{seen})"
+            )
+        elif since is not None:
+            clauses.append("p.first_seen >= :since")
+        if ids is not None:
+            params["ids"] = json.dumps([_plain_id(paper_id) for paper_id in ids])
+            clauses.append("p.id IN (SELECT value FROM json_each(:ids))")
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def get(self, paper_id: str) -> Paper | None:
+        """The stored paper, or None; '2408.00714v2' finds 2408.00714."""
+        found = self.papers(ids=[paper_id])
+        return found[0] if found else None
+
+    def count(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+    # --- fetch log ---------------------------------------------------------------------------
+
+    def log_fetch(
+        self,
+        source: str,
+        *,
+        url: str | None,
+        status: int | None,
+        counts: UpsertCounts | None,
+        error: str | None,
+        started_at: str,
+        finished_at: str,
+        from_cache: bool = False,
+    ) -> None:
+        """Record one fetch; a failed one has `error` (and no counts, unless some pages landed)."""
+        numbers = astuple(counts) if counts is not None else (None,) * 4
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO fetch_log (source, url, status, fetched, new, updated, unchanged,"
+                " error, started_at, finished_at, from_cache)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    source,
+                    url,
+                    status,
+                    *numbers,
+                    error,
+                    iso_utc(started_at),
+                    iso_utc(finished_at),
+                    int(from_cache),
+                ),
+            )
+
+    def fetch_log(self, limit: int = 50) -> list[FetchLogEntry]:
+        """The latest `limit` fetches, newest first."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_LOG_COLUMNS} FROM fetch_log ORDER BY finished_at DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_log_entry(row) for row in rows]
+
+    def last_fetches(self) -> list[FetchLogEntry]:
+        """The latest fetch of each source, by source name."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_LOG_COLUMNS} FROM (SELECT *, row_number() OVER (PARTITION BY source"
+                " ORDER BY finished_at DESC, id DESC) AS rank FROM fetch_log)"
+                " WHERE rank = 1 ORDER BY source"
+            ).fetchall()
+        return [_log_entry(row) for row in rows]
+
+    # --- digest deliveries -------------------------------------------------------------------
+
+    def delivered_ids(self, digest: str, recipient: str) -> set[str]:
+        """Ids of the papers digest `digest` has already brought to `recipient`."""
+        with self._reading() as conn:
+            cursor = conn.execute(
+                "SELECT DISTINCT dp.paper_id FROM deliveries d"
+                " JOIN delivered_papers dp ON dp.delivery_id = d.id"
+                " WHERE d.digest = ? AND d.recipient = ?",
+                (digest, recipient),
+            )
+            return {paper_id for (paper_id,) in cursor}
+
+    def mark_delivered(
+        self,
+        digest: str,
+        recipients: Sequence[str],
+        paper_ids: Sequence[str],
+        *,
+        message_id: str,
+        delivered_at: str,
+    ) -> None:
+        """Record that `message_id` brought `paper_ids` to every recipient: all or nothing.
+
+        Every id must be a stored paper's; otherwise StoreError and nothing is recorded.
+        """
+        unique_ids = list(dict.fromkeys(paper_ids))
+        at = iso_utc(delivered_at)
+        try:
+            with self._write() as conn:
+                for recipient in recipients:
+                    cursor = conn.execute(
+                        "INSERT INTO deliveries (digest, recipient, message_id, delivered_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        (digest, recipient, message_id, at),
+                    )
+                    conn.executemany(
+                        "INSERT INTO delivered_papers (delivery_id, paper_id) VALUES (?, ?)",
+                        ((cursor.lastrowid, paper_id) for paper_id in unique_ids),
+                    )
+        except sqlite3.IntegrityError:
+            missing = sorted(set(unique_ids) - {p.id for p in self.papers(ids=unique_ids)})
+            if not missing:
+                raise
+            raise StoreError(
+                f"cannot record digest {digest!r} as delivered: paper(s) {', '.join(missing)}"
+                f" are not in the store {self.path}",
+                hint="deliver only papers read from this store",
+            ) from None
+
+    def deliveries(self, digest: str | None = None) -> list[Delivery]:
+        """Delivery history, newest first; only digest `digest`'s when given."""
+        where = "WHERE d.digest = ?" if digest is not None else ""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT d.id, d.digest, d.recipient, d.message_id, d.delivered_at,"
+                " (SELECT json_group_array(paper_id) FROM delivered_papers"
+                "  WHERE delivery_id = d.id)"
+                f" FROM deliveries d {where} ORDER BY d.delivered_at DESC, d.id DESC",
+                () if digest is None else (digest,),
+            ).fetchall()
+        return [
+            Delivery(id_, name, recipient, message_id, at, sorted(json.loads(paper_ids)))
+            for id_, name, recipient, message_id, at, paper_ids in rows
+        ]
+
+
+def _not_ours(path: Path, why: str) -> StoreError:
+    return StoreError(
+        f"{path} is not a papercli store ({why}); it was left untouched",
+        hint="pass another --db, or move the file away",
+    )
+
+
+def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise StoreError unless `conn` is an empty database or a papercli store we understand."""
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = _user_version(conn)
+    if application_id == 0:
+        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise _not_ours(path, "it is another application's SQLite database")
+        return
+    if application_id != APPLICATION_ID:
+        raise _not_ours(path, "it is another application's SQLite database")
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"the store {path} was written by a newer papercli (schema {version}; this one knows"
+            f" up to {len(MIGRATIONS)}); it was left untouched",
+            hint="upgrade papercli, or pass another --db",
+        )
+
+
+def migrate(
+    conn: sqlite3.Connection, path: Path, migrations: Sequence[Migration] = MIGRATIONS
+) -> None:
+    """Bring the database up to `migrations` in one transaction (a no-op when it is current).
+
+    A current store is opened without the write lock, so reading never waits for a writer.
+    Otherwise checks again under the lock: another process may have created or migrated the
+    file since it was opened.
+    """
+    _check_identity(conn, path)
+    if _user_version(conn) >= len(migrations):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _check_identity(conn, path)
+        version = _user_version(conn)
+        for step in migrations[version:]:
+            step(conn)
+        if version < len(migrations):
+            conn.execute(f"PRAGMA user_version = {len(migrations):d}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
