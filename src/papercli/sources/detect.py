@@ -1,0 +1,139 @@
+"""Recognise a saved page or file by its content, whatever its name, and parse it.
+
+Gzip is unpacked first. Then each source's `sniff` is asked, in this fixed order, and the first
+that claims the body parses it:
+
+1. arXiv API (Atom)           `arxiv_api`
+2. arXiv RSS / RDF feed       `arxiv_rss`
+3. arXiv listing page (HTML)  `arxiv_listing`
+4. Hugging Face /papers page  `hf.sniff_page`
+5. Hugging Face API (JSON)    `hf.sniff_api`
+6. JSON lines of papers       `files.sniff_jsonl`
+7. plain text page            `files.sniff_text`
+
+Feeds come before HTML because both are markup; the structured kinds come before plain text,
+which is the loosest sniff and so the last resort.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import itertools
+import zlib
+from collections.abc import Callable, Iterator
+from os import PathLike
+from pathlib import Path
+from types import ModuleType
+
+from papercli.errors import ParseError, UsageError
+from papercli.models import Page, Paper
+from papercli.sources import files
+
+GZIP_MAGIC = b"\x1f\x8b"
+# Unpacked size allowed in memory; bigger JSON lines files stream through `iter_file_papers`.
+MAX_UNPACKED = 1024 * 1024 * 1024
+
+# (module under papercli.sources, sniff function, parse function), in the order asked.
+ORDER: tuple[tuple[str, str, str], ...] = (
+    ("arxiv_api", "sniff", "parse"),
+    ("arxiv_rss", "sniff", "parse"),
+    ("arxiv_listing", "sniff", "parse"),
+    ("hf", "sniff_page", "parse_page"),
+    ("hf", "sniff_api", "parse_api"),
+    ("files", "sniff_jsonl", "parse_jsonl"),
+    ("files", "sniff_text", "parse_text"),
+)
+
+Parser = Callable[..., Page]
+
+
+def parse_any(data: bytes, *, url: str | None = None, name: str | None = None) -> Page:
+    """Parse a body of any kind papercli reads, recognised by content.
+
+    Raises ParseError when no source claims it, or when the claiming parser finds it broken.
+    """
+    label = name or url or "input"
+    if data.startswith(GZIP_MAGIC):
+        data = gunzip(data, label)
+    parser = find_parser(data)
+    if parser is None:
+        raise ParseError(
+            f"{label}: not a page papercli can read (expected an arXiv listing, RSS or API "
+            "response, a Hugging Face Daily Papers page or API response, JSON lines or a "
+            "text page)"
+        )
+    return parser(data, url=url)
+
+
+def find_parser(data: bytes) -> Parser | None:
+    """The parse function of the first source in ORDER whose sniff claims `data`."""
+    for module_name, sniff_name, parse_name in ORDER:
+        module = _source_module(module_name)
+        if module is not None and getattr(module, sniff_name)(data):
+            parser: Parser = getattr(module, parse_name)
+            return parser
+    return None
+
+
+def iter_file_papers(path: str | PathLike[str]) -> Iterator[Paper]:
+    """The papers of a file of any kind; JSON lines (gzipped or not) are streamed line by line.
+
+    Raises UsageError when the file cannot be read, ParseError when its content is not readable.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as raw:
+            compressed = raw.read(2) == GZIP_MAGIC
+        with gzip.open(path, "rb") if compressed else path.open("rb") as stream:
+            head = [stream.readline()]
+            while head[-1] and not head[-1].strip():
+                head.append(stream.readline())
+            if files.sniff_jsonl(head[-1]):
+                try:
+                    yield from files.iter_jsonl(itertools.chain(head, stream))
+                except ParseError as exc:
+                    raise ParseError(f"{path}: {exc.message}", hint=exc.hint) from exc
+                return
+            data = b"".join(head) + stream.read()
+    except OSError as exc:
+        if isinstance(exc, gzip.BadGzipFile):
+            raise ParseError(f"{path}: damaged gzip data ({exc})") from exc
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except (EOFError, zlib.error) as exc:
+        raise ParseError(f"{path}: damaged gzip data ({exc or 'cut short'})") from exc
+    yield from parse_any(data, name=str(path)).papers
+
+
+def gunzip(data: bytes, label: str = "input") -> bytes:
+    """Unpack gzip data (every member), refusing more than MAX_UNPACKED bytes."""
+    out: list[bytes] = []
+    size = 0
+    while data.startswith(GZIP_MAGIC):
+        unpacker = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            chunk = unpacker.decompress(data, MAX_UNPACKED - size + 1)
+        except zlib.error as exc:
+            raise ParseError(f"{label}: damaged gzip data ({exc})") from exc
+        size += len(chunk)
+        if size > MAX_UNPACKED:
+            raise ParseError(
+                f"{label}: unpacks to more than {MAX_UNPACKED // 2**20} MiB",
+                hint="unpack it and read it as a file",
+            )
+        if not unpacker.eof:
+            raise ParseError(f"{label}: damaged gzip data (cut short)")
+        out.append(chunk)
+        data = unpacker.unused_data
+    return b"".join(out)
+
+
+def _source_module(name: str) -> ModuleType | None:
+    """papercli.sources.<name>, or None while that source is not part of this build."""
+    full = f"papercli.sources.{name}"
+    try:
+        return importlib.import_module(full)
+    except ModuleNotFoundError as exc:
+        if exc.name == full:
+            return None
+        raise

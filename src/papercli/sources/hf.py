@@ -1,0 +1,403 @@
+"""Hugging Face Daily Papers: read the JSON API and the /papers HTML page into Pages.
+
+Two bodies carry the same items. The API
+(`https://huggingface.co/api/daily_papers?date=2024-08-02`, also `week=2024-W31`, `month=2024-08`)
+answers with a JSON list, at most `limit` items per call (`p` pages on). The HTML page
+(`https://huggingface.co/papers/date/2024-08-01`) embeds the same list in the `data-props` of the
+element with `data-target="DailyPapers"`. Both go through one item parser, which has read every
+schema era since 2024 (keys were only ever added).
+
+Papers keep `url=None`: their abstract page is arXiv's; `paper_url` gives the Hugging Face one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import date as Date
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from papercli.errors import ParseError, UsageError
+from papercli.models import Page, Paper, split_arxiv_id
+
+API_KIND = "hf-api"
+PAGE_KIND = "hf-page"
+API_SOURCE = "Hugging Face API"
+PAGE_SOURCE = "Hugging Face page"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100  # the API refuses larger pages
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_DATE_IN_PATH = re.compile(r"/papers/date/(\d{4}-\d{2}-\d{2})")
+_HF_DIV = re.compile(rb"data-target\s*=\s*[\"']DailyPapers[\"']")
+_MARKER = re.compile(r"data-target\s*=\s*[\"']DailyPapers[\"']")
+_DIV_START = re.compile(r"<div\b", re.IGNORECASE)
+# How many `<div` before the marker may be tried: more than one only when an attribute value
+# before data-target holds a literal "<div".
+_TAG_TRIES = 20
+# A whole start tag, attribute by attribute, so a '>' inside a quoted value does not end it.
+_DIV_TAG = re.compile(
+    r"""<div\b((?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*/?>""",
+    re.IGNORECASE,
+)
+_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+
+
+def paper_url(paper_id: str, base_url: str = "https://huggingface.co") -> str:
+    """The paper's Hugging Face page: `2408.00714` -> 'https://huggingface.co/papers/2408.00714'."""
+    return f"{base_url.rstrip('/')}/papers/{paper_id}"
+
+
+# --- URLs and paging -------------------------------------------------------------------------
+
+
+def api_url(
+    base_url: str,
+    *,
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    page: int = 0,
+    limit: int = DEFAULT_LIMIT,
+) -> str:
+    """The API URL for one page of a day, an ISO week or a month (the latest day when none).
+
+    `api_url("https://huggingface.co", date="2024-08-02")` ->
+    'https://huggingface.co/api/daily_papers?date=2024-08-02&p=0&limit=50'.
+    Raises UsageError for a malformed date, week or month, or more than one of them.
+    """
+    when = _check_when(date=date, week=week, month=month)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"Hugging Face: limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    if page < 0:
+        raise UsageError(f"Hugging Face: page must be 0 or more, not {page}")
+    query = {**when, "p": page, "limit": limit}
+    return f"{base_url.rstrip('/')}/api/daily_papers?{urlencode(query)}"
+
+
+def page_url(base_url: str, date: str | None = None) -> str:
+    """The HTML page of one day, or of the latest day.
+
+    `page_url("https://huggingface.co", "2024-08-01")` -> 'https://huggingface.co/papers/date/2024-08-01'.
+    """
+    base = base_url.rstrip("/")
+    if date is None:
+        return f"{base}/papers"
+    _check_when(date=date)
+    return f"{base}/papers/date/{date}"
+
+
+def iter_pages(
+    get: Callable[[str], bytes],
+    base_url: str,
+    *,
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Iterator[Page]:
+    """Every API page of a day, week or month, each paper once.
+
+    Pages until one holds fewer than `limit` items. A full page with nothing new also ends the
+    walk: a server that ignores `p` would otherwise be asked forever.
+    """
+    seen: set[str] = set()
+    number = 0
+    while True:
+        url = api_url(base_url, date=date, week=week, month=month, page=number, limit=limit)
+        page = parse_api(get(url), url=url)
+        served = len(page.papers)
+        page.papers = [paper for paper in page.papers if paper.id not in seen]
+        seen.update(paper.id for paper in page.papers)
+        yield page
+        if served < limit or not page.papers:
+            return
+        number += 1
+
+
+def _check_when(
+    *, date: str | None = None, week: str | None = None, month: str | None = None
+) -> dict[str, str]:
+    named = (("date", date), ("week", week), ("month", month))
+    given = {name: value for name, value in named if value is not None}
+    if len(given) > 1:
+        raise UsageError("Hugging Face: give one of date, week or month, not several")
+    for name, value in given.items():
+        if not _valid_when(name, value):
+            example = {"date": "2024-08-02", "week": "2024-W31", "month": "2024-08"}[name]
+            raise UsageError(f"Hugging Face: bad {name} {value!r}; write it like {example}")
+    return given
+
+
+def _valid_when(name: str, value: str) -> bool:
+    """Well formed and on the calendar: '2024-02-30' and '2021-W53' are not."""
+    pattern = {"date": _ISO_DATE, "week": _WEEK, "month": _MONTH}[name]
+    match = pattern.fullmatch(value)
+    if not match:
+        return False
+    try:
+        if name == "date":
+            Date.fromisoformat(value)
+        elif name == "week":
+            Date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        else:
+            Date(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        return False
+    return True
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+def sniff_api(data: bytes) -> bool:
+    """Is this an API body: a list of items that each hold a `paper`, or the API's error body?"""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    # The error body is tiny; a big object is someone else's (JSON lines start with '{' too).
+    if head != b"[" and not (head == b"{" and len(data) < 4096):
+        return False
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    if isinstance(body, dict):
+        return list(body) == ["error"] and isinstance(body["error"], str)
+    return isinstance(body, list) and (
+        not body or (isinstance(body[0], dict) and isinstance(body[0].get("paper"), dict))
+    )
+
+
+def parse_api(data: bytes, *, url: str | None = None) -> Page:
+    """Read one API response. An empty list is an empty day, not an error."""
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ParseError(
+            f"{API_SOURCE}: not a Daily Papers response (not JSON: {exc})",
+            hint="check the URL, or fetch it again",
+        ) from exc
+    if isinstance(body, dict) and "error" in body:
+        raise ParseError(
+            f"{API_SOURCE}: the server answered with an error: {str(body['error'])!r}",
+            hint="check the date and the URL",
+        )
+    if not isinstance(body, list):
+        raise ParseError(
+            f"{API_SOURCE}: not a Daily Papers response (a JSON {_kind_of(body)}, "
+            "not a list of papers)",
+            hint="check the URL",
+        )
+    papers = _papers_from_items(body, API_SOURCE)
+    query = parse_qs(urlsplit(url).query) if url else {}
+    limit, number = _query_int(query, "limit"), _query_int(query, "p")
+    when = _first(query, "date") or _first(query, "week") or _first(query, "month")
+    day = _first(query, "date") or _common_day(body)
+    return Page(
+        kind=API_KIND,
+        papers=papers,
+        date=day,
+        start=(number or 0) * (limit or DEFAULT_LIMIT),
+        title=_title(when or day),
+    )
+
+
+# --- the HTML page ---------------------------------------------------------------------------
+
+
+def sniff_page(data: bytes) -> bool:
+    """Is this a /papers page: does it hold the DailyPapers element with its list of papers?"""
+    if _HF_DIV.search(data) is None:  # cheap, and rules out nearly everything
+        return False
+    try:
+        props = _daily_papers_props(data.decode("utf-8", errors="replace"))
+    except ParseError:
+        return False
+    return isinstance(props.get("dailyPapers"), list)
+
+
+def parse_page(data: bytes, *, url: str | None = None) -> Page:
+    """Read a saved or fetched /papers or /papers/date/YYYY-MM-DD page."""
+    text = data.decode("utf-8", errors="replace")
+    props = _daily_papers_props(text)
+    items = props.get("dailyPapers")
+    if not isinstance(items, list):
+        raise ParseError(
+            f"{PAGE_SOURCE}: the DailyPapers data holds no list of papers",
+            hint="save the page again, or use the API (papercli fetch hf)",
+        )
+    match = _DATE_IN_PATH.search(url or "")
+    day = _day(props.get("date")) or (match[1] if match else None) or _common_day(items)
+    return Page(
+        kind=PAGE_KIND,
+        papers=_papers_from_items(items, PAGE_SOURCE),
+        date=day,
+        title=_title(day),
+    )
+
+
+def _daily_papers_props(text: str) -> dict[str, Any]:
+    """The decoded `data-props` of the element with `data-target="DailyPapers"`.
+
+    Only the start tags around each marker are read, so a big page costs one regex scan.
+    """
+    starts: list[int] | None = None
+    for marker in _MARKER.finditer(text):
+        if starts is None:
+            starts = [match.start() for match in _DIV_START.finditer(text)]
+        attrs = _enclosing_div(text, starts, marker.start())
+        if attrs is None or attrs.get("data-target") != "DailyPapers":
+            continue
+        try:
+            props = json.loads(attrs.get("data-props", ""))
+        except (ValueError, RecursionError) as exc:
+            raise ParseError(
+                f"{PAGE_SOURCE}: the DailyPapers data is not readable JSON ({exc})",
+                hint="the page may be cut short: save it again",
+            ) from exc
+        if isinstance(props, dict):
+            return props
+    raise ParseError(
+        f'{PAGE_SOURCE}: no Daily Papers data (data-target="DailyPapers") in this page',
+        hint="save the whole page again, or use the API (papercli fetch hf)",
+    )
+
+
+def _enclosing_div(text: str, starts: list[int], position: int) -> dict[str, str] | None:
+    """The attributes of the `<div ...>` start tag that spans `position`, if one does."""
+    before = bisect.bisect_left(starts, position)
+    for start in reversed(starts[max(0, before - _TAG_TRIES) : before]):
+        match = _DIV_TAG.match(text, start)
+        if match and match.end() > position:
+            return _attributes(match[1])
+    return None
+
+
+def _attributes(tag_body: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    for match in _ATTR.finditer(tag_body):
+        value = next((group for group in match.groups()[1:] if group is not None), "")
+        attrs.setdefault(match[1].lower(), html.unescape(value))
+    return attrs
+
+
+# --- items, shared by both -------------------------------------------------------------------
+
+
+def _papers_from_items(items: list[Any], source: str) -> list[Paper]:
+    return [paper_from_item(item, source=source, number=n) for n, item in enumerate(items, 1)]
+
+
+def paper_from_item(item: Any, *, source: str = API_SOURCE, number: int = 1) -> Paper:
+    """One Daily Papers item (`{"paper": {...}, "title": ..., "numComments": ...}`) as a Paper.
+
+    Raises ParseError naming the item when it is not such an object or lacks an id or title.
+    """
+    paper = item.get("paper") if isinstance(item, dict) else None
+    if not isinstance(paper, dict):
+        what = "an object without a 'paper'" if isinstance(item, dict) else f"a {_kind_of(item)}"
+        raise ParseError(
+            f"{source}: not a Daily Papers response: item {number} is {what}",
+            hint="check the URL, or fetch it again",
+        )
+    raw_id = paper.get("id")
+    title = _text(item.get("title")) or _text(paper.get("title"))
+    if not isinstance(raw_id, str) or not raw_id.strip() or not title:
+        raise ParseError(f"{source}: item {number} has no paper id or title", hint="fetch it again")
+    paper_id, version, url = _identify(raw_id.strip())
+    return Paper(
+        id=paper_id,
+        title=title,
+        authors=_author_names(paper.get("authors")),
+        abstract=_text(paper.get("summary")) or _text(item.get("summary")) or "",
+        version=version,
+        published=_day(paper.get("publishedAt")),
+        url=url,
+        upvotes=_int(paper.get("upvotes")),
+        num_comments=_int(item.get("numComments")),
+        github_repo=_text(paper.get("githubRepo")),
+        github_stars=_int(paper.get("githubStars")),
+        ai_summary=_text(paper.get("ai_summary")),
+        ai_keywords=_strings(paper.get("ai_keywords")),
+    )
+
+
+def _identify(raw_id: str) -> tuple[str, int | None, str | None]:
+    """(id, version, url): arXiv ids as they are; anything else keeps its Hugging Face page."""
+    try:
+        paper_id, version = split_arxiv_id(raw_id)
+    except ValueError:
+        return raw_id, None, paper_url(raw_id)
+    if raw_id not in (paper_id, f"{paper_id}v{version}"):
+        return raw_id, None, paper_url(raw_id)
+    return paper_id, version, None
+
+
+def _author_names(authors: Any) -> list[str]:
+    if not isinstance(authors, list):
+        return []
+    names = (_text(author.get("name")) for author in authors if isinstance(author, dict))
+    return [name for name in names if name]
+
+
+def _common_day(items: list[Any]) -> str | None:
+    """The day all items were on the daily page, when they agree on one."""
+    days = {_daily_day(item) for item in items}
+    return days.pop() if len(days) == 1 else None
+
+
+def _daily_day(item: Any) -> str | None:
+    # Newer items say when they joined the daily page; in older ones the item's own
+    # publishedAt is that moment (the paper's publishedAt is arXiv's).
+    if not isinstance(item, dict):
+        return None
+    paper = item.get("paper")
+    stamp = paper.get("submittedOnDailyAt") if isinstance(paper, dict) else None
+    return _day(stamp) or _day(item.get("publishedAt"))
+
+
+def _title(when: str | None) -> str:
+    return f"Hugging Face Daily Papers, {when}" if when else "Hugging Face Daily Papers"
+
+
+def _day(value: Any) -> str | None:
+    """'2024-08-01T17:00:08.000Z' -> '2024-08-01'."""
+    return value[:10] if isinstance(value, str) and _ISO_DATE.match(value) else None
+
+
+def _text(value: Any) -> str | None:
+    """Whitespace folded (titles and abstracts arrive wrapped at 80 columns); '' -> None."""
+    if not isinstance(value, str):
+        return None
+    return " ".join(value.split()) or None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _strings(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    texts = (_text(item) for item in value)
+    return [text for text in texts if text]
+
+
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def _query_int(query: dict[str, list[str]], name: str) -> int | None:
+    value = _first(query, name)
+    return int(value) if value and value.isdigit() else None
+
+
+def _kind_of(value: Any) -> str:
+    names = {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
