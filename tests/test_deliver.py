@@ -18,7 +18,6 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from papercli.deliver import (
     write_atomic,
 )
 from papercli.errors import ConfigError, DeliveryError, ExitCode, LockedError
+from tests.smtp_server import Collector, RejectingNobody, Server, free_port, running
 
 SECRET = "hunter2-Xq9-s3cret"
 USER = "reader@example.org"
@@ -53,25 +53,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiri
 # -- a real SMTP server on localhost -------------------------------------------------------------
 
 
-@dataclass
-class Collector:
-    """An aiosmtpd handler keeping every envelope it accepts."""
-
-    envelopes: list = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-class RejectingNobody(Collector):
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody@"):
-            return f"550 5.1.1 <{address}>: no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = (
         isinstance(auth_data, LoginPassword)
@@ -79,48 +60,6 @@ def authenticator(server, session, envelope, mechanism, auth_data):
         and auth_data.password == SECRET.encode()
     )
     return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
-
-
-@dataclass
-class Server:
-    handler: Collector
-    port: int
-    host: str = "127.0.0.1"
-
-    def settings(self, **overrides) -> SmtpSettings:
-        values = {
-            "host": self.host,
-            "port": self.port,
-            "security": "none",
-            "from_addr": "papercli <digest@example.org>",
-            "timeout": 5.0,
-        }
-        return SmtpSettings(**{**values, **overrides})
-
-    @property
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [
-            email.message_from_bytes(env.original_content, policy=email.policy.default)
-            for env in self.handler.envelopes
-        ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def running(handler: Collector, **smtp_kwargs) -> Iterator[Server]:
-    controller = Controller(
-        handler, hostname="127.0.0.1", port=free_port(), server_hostname="localhost", **smtp_kwargs
-    )
-    controller.start()
-    try:
-        yield Server(handler, controller.port)
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

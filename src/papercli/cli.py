@@ -129,9 +129,18 @@ def fetch(
         console.out.print_json(json.dumps([r.to_dict() for r in results]))
     else:
         print_fetch_summary(results)
-    failed = [r for r in results if r.error]
+    _exit_on_failures(results)
+
+
+def _exit_on_failures(results) -> None:
+    """One error line per failed source; the exit code is the first failure's."""
+    failed = [r.error for r in results if r.error]
+    if len(failed) == 1:
+        raise failed[0]
+    for error in failed:
+        console.error(str(error))
     if failed:
-        raise failed[0].error
+        raise typer.Exit(failed[0].exit_code)
 
 
 # --- digest and topics ----------------------------------------------------------------------------
@@ -199,7 +208,7 @@ def digest(
         return
     text = render(result, fmt, template=template, template_dirs=settings.template_dirs)
     if output:
-        path = output_path(Path(output), date=result.date, name="digest", ext=EXTENSIONS[fmt])
+        path = output_path(output, date=result.date, name="digest", ext=EXTENSIONS[fmt])
         write_atomic(path, text)
         console.info(f"wrote {len(result.entries)} papers in {len(result.topics)} topics to {path}")
     else:
@@ -345,9 +354,7 @@ def run_digest(
             console.info(f"{name}: nothing new to send")
         return
     report(result)
-    failed = [r for r in result.fetched if r.error]
-    if failed:
-        raise failed[0].error
+    _exit_on_failures(result.fetched)
 
 
 @app.command()
@@ -364,10 +371,10 @@ def send(
     if not retry:
         raise UsageError("nothing to do", hint="`papercli send --retry` sends the outbox")
     result = retry_outbox(_settings())
-    console.info(f"outbox: sent {result.sent}, still waiting {result.failed}")
+    console.info(f"outbox: sent {len(result.sent)}, still waiting {len(result.failed)}")
     if result.failed:
         raise DeliveryError(
-            f"{result.failed} message(s) could not be sent: {result.errors[0]}",
+            f"{len(result.failed)} message(s) could not be sent: {result.errors[0]}",
             hint="they stay in the outbox; try again later",
         )
 

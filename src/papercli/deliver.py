@@ -333,12 +333,13 @@ def build_message(
     from_addr: str,
     to: Sequence[str],
     text: str,
-    html: str,
+    html: str | None,
     date: datetime | None = None,
     message_id_domain: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
-    """A multipart/alternative email: the text/plain part, then the text/html part, both UTF-8.
+    """A multipart/alternative email: the text/plain part, then the text/html part, both UTF-8
+    (text/plain alone when `html` is None, e.g. the short "nothing new" mail).
 
     `headers` adds or replaces headers; passing `{"Message-ID": "<...>"}` together with `date`
     makes the bytes deterministic (the boundary derives from the content), so a golden .eml can
@@ -371,6 +372,9 @@ def build_message(
             msg.replace_header(name, value)
         else:
             msg[name] = value
+    if html is None:
+        msg.set_content(text, subtype="plain", charset="utf-8")
+        return msg
     msg.make_alternative()
     for body, subtype in ((text, "plain"), (html, "html")):
         part = EmailMessage(policy=BUILD_POLICY)
@@ -579,6 +583,7 @@ class OutboxItem:
     paper_ids: list[str]
     created: str  # ISO time, UTC
     subject: str = ""
+    message_id: str = ""
 
 
 @dataclass
@@ -646,6 +651,7 @@ class Outbox:
                 paper_ids=[str(p) for p in data["paper_ids"]],
                 created=str(data["created"]),
                 subject=str(data.get("subject", "")),
+                message_id=str(data.get("message_id", "")),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise DeliveryError(

@@ -39,6 +39,7 @@ TEMPLATES = {
     "email-html": "email.html.j2",
 }
 FORMATS = (*TEMPLATES, "json")
+EXTENSIONS = {"md": "md", "html": "html", "text": "txt", "email-html": "html", "json": "json"}
 _HTML_FORMATS = {"html", "email-html"}
 _ARXIV = "https://arxiv.org"
 

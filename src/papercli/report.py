@@ -50,9 +50,14 @@ def fetch_progress(n_sources: int) -> Iterator[Callable[[SourceSpec, Page], None
 
 
 def print_fetch_summary(results: Sequence[SourceResult]) -> None:
-    """One row per source; a run where nothing is new prints one quiet line (or nothing with -q)."""
+    """One row per source; a run where nothing is new prints one quiet line (or nothing with -q).
+
+    When every source failed there is nothing to tabulate: the error line says it all.
+    """
     from rich.table import Table
 
+    if not any(r.ok for r in results):
+        return
     if all(r.ok and r.fetched == 0 for r in results):
         console.info("no new papers announced")
         return
@@ -63,7 +68,7 @@ def print_fetch_summary(results: Sequence[SourceResult]) -> None:
         table.add_column(name, justify="left" if name in ("source", "status") else "right")
     for r in results:
         if r.error:
-            state = "failed"
+            state = "failed (see below)"
         elif r.fetched == 0:
             state = "nothing announced"
         else:

@@ -255,9 +255,6 @@ def retry_outbox(settings: Settings):
 
 
 def report(result: RunResult) -> None:
-    failed = [r for r in result.fetched if r.error]
-    for r in failed:
-        console.error(f"{r.source}: {r.error}")
     if result.sent:
         for recipients, count in result.sent:
             console.info(f"{result.digest}: sent {count} papers to {', '.join(recipients)}")

@@ -1,0 +1,264 @@
+"""papercli's speed and memory benchmarks: one table, each figure beside a reference measured
+in the same run on the same machine. Plain Python, no network.
+
+    python benchmarks/run.py            # all rows
+    python benchmarks/run.py --quick    # skip the 100,000-abstract rows
+
+Rows (targets from the performance issue):
+1. start-up: `papercli --help` vs `python -c "import typer"` (ratio <= 1.5)
+2. parsing: entries/s of papercli's parsers vs a minimal lxml extraction of the same fields (<= 2x)
+3. store: upserting 10,000 papers, then the same 10,000 again (mostly no-ops)
+4. topics: time and peak memory for 1k/10k/100k abstracts vs scikit-learn's LSA + k-means
+   (1k < 1 s; 100k < 45 s and < 1.5 GB; never slower than the reference)
+5. end to end: `papercli digest` of a 1,000-paper day from the store to an HTML file (< 2.5 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.common import FIXTURES, RSS_FEED  # noqa: E402
+
+LISTING = FIXTURES / "arxiv-list" / "astro-ph_pastweek_show1000_2024-11-22_browser-saved.html"
+HF_FILES = sorted((FIXTURES / "hf-daily" / "api").glob("daily_papers_date-*.json"))
+PAPERCLI = [sys.executable, "-m", "papercli"]
+ROWS: list[tuple[str, str, str, str, str]] = []
+
+
+def row(name: str, figure: str, reference: str, ratio: str, target: str) -> None:
+    ROWS.append((name, figure, reference, ratio, target))
+    print(f"  {name}: {figure} (reference {reference}; {ratio}; target {target})", flush=True)
+
+
+def best_wall(command: list[str], runs: int = 7, env: dict | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def best_of(fn, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+# --- 1. start-up ---------------------------------------------------------------------------------
+
+
+def bench_startup() -> None:
+    script = shutil.which("papercli", path=str(Path(sys.executable).parent)) or "papercli"
+    ours = best_wall([script, "--help"])
+    ref = best_wall([sys.executable, "-c", "import typer"])
+    row("start-up: papercli --help", f"{ours * 1000:.0f} ms", f"import typer {ref * 1000:.0f} ms",
+        f"{ours / ref:.2f}x", "<= 1.5x")  # fmt: skip
+
+
+# --- 2. parsing ----------------------------------------------------------------------------------
+
+
+def ref_listing(data: bytes) -> int:
+    """Minimal lxml: id, title, authors, subjects per entry of a current-layout listing."""
+    from lxml import html
+
+    root = html.fromstring(data)
+    n = 0
+    for dt, dd in zip(root.iter("dt"), root.iter("dd"), strict=False):
+        link = dt.find(".//a[@title='Abstract']")
+        _id = link.get("href", "").rsplit("/", 1)[-1] if link is not None else ""
+        _title = "".join(dd.xpath(".//div[contains(@class,'list-title')]//text()")).strip()
+        _authors = [a.text_content() for a in dd.xpath(".//div[contains(@class,'list-authors')]/a")]
+        _subjects = "".join(dd.xpath(".//div[contains(@class,'list-subjects')]//text()"))
+        n += 1
+    return n
+
+
+def ref_rss(data: bytes) -> int:
+    from lxml import etree
+
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    n = 0
+    for item in root.iter("item"):
+        _id = (item.findtext("link") or "").rsplit("/", 1)[-1]
+        _title = item.findtext("title")
+        _abstract = (item.findtext("description") or "").split("Abstract:", 1)[-1].strip()
+        _authors = (item.findtext("{http://purl.org/dc/elements/1.1/}creator") or "").split(", ")
+        _categories = [c.text for c in item.iter("category")]
+        n += 1
+    return n
+
+
+def ref_hf(data: bytes) -> int:
+    items = json.loads(data)
+    for item in items:
+        paper = item["paper"]
+        _fields = (paper["id"], paper["title"], paper.get("summary"),
+                   [a["name"] for a in paper.get("authors", [])], paper.get("upvotes"))  # fmt: skip
+    return len(items)
+
+
+def bench_parsing() -> None:
+    from papercli.sources import arxiv_listing, arxiv_rss, hf
+
+    cases = [
+        ("listing (397, browser-saved)", [LISTING.read_bytes()], arxiv_listing.parse, ref_listing),
+        ("RSS feed (1,504 items)", [RSS_FEED.read_bytes()], arxiv_rss.parse, ref_rss),
+        ("HF API (4 files)", [p.read_bytes() for p in HF_FILES], hf.parse_api, ref_hf),
+    ]
+    for name, bodies, parse, ref in cases:
+        n = sum(len(parse(b).papers) for b in bodies)
+        ours = best_of(lambda: [parse(b) for b in bodies])  # noqa: B023
+        theirs = best_of(lambda: [ref(b) for b in bodies])  # noqa: B023
+        row(f"parse {name}", f"{n / ours:,.0f} entries/s", f"lxml {n / theirs:,.0f}/s",
+            f"{ours / theirs:.2f}x the time", "<= 2x")  # fmt: skip
+
+
+# --- 3. store ------------------------------------------------------------------------------------
+
+
+def synthetic_papers(n: int):
+    """n papers from the real abstracts, repeated with new ids where n exceeds them."""
+    from benchmarks.common import load_cs_daily
+
+    base, _ = load_cs_daily()
+    from dataclasses import replace
+
+    return [
+        replace(base[i % len(base)], id=f"{9000 + i // 100000:04d}.{i % 100000:05d}")
+        for i in range(n)
+    ]
+
+
+def bench_store() -> None:
+    from papercli.models import Page
+    from papercli.store import Store
+
+    papers = synthetic_papers(10_000)
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "bench.db") as store:
+        start = time.perf_counter()
+        first = store.upsert_page("bench", Page("jsonl", papers))
+        t1 = time.perf_counter() - start
+        start = time.perf_counter()
+        again = store.upsert_page("bench", Page("jsonl", papers))
+        t2 = time.perf_counter() - start
+    row("store: upsert 10,000 new", f"{t1:.2f} s ({first.new} new)", "-", f"{10_000 / t1:,.0f}/s",
+        "-")  # fmt: skip
+    row("store: re-fetch same 10,000", f"{t2:.2f} s ({again.unchanged} unchanged)", "-",
+        f"{10_000 / t2:,.0f}/s", "mostly no-ops")  # fmt: skip
+
+
+# --- 4. topics -----------------------------------------------------------------------------------
+
+CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from benchmarks.run import synthetic_papers
+n, which = int(sys.argv[2]), sys.argv[3]
+papers = synthetic_papers(n)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+if which == "papercli":
+    from papercli.topics import build_topics
+    model = build_topics(papers, 20 if n >= 1000 else None)
+else:
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Normalizer
+    texts = [p.title + " " + p.abstract for p in papers]
+    X = TfidfVectorizer(max_df=0.5, min_df=5, stop_words="english").fit_transform(texts)
+    lsa = make_pipeline(TruncatedSVD(n_components=100, random_state=0), Normalizer(copy=False))
+    KMeans(n_clusters=20, n_init=1, random_state=0).fit(lsa.fit_transform(X))
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "base_mb": base / 1024}))
+"""
+
+
+def topics_child(n: int, which: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", CHILD, str(HERE.parent), str(n), which],
+                          check=True, capture_output=True, text=True)  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_topics(sizes: list[int]) -> None:
+    targets = {1_000: "< 1 s", 10_000: "-", 100_000: "< 45 s, < 1.5 GB"}
+    for n in sizes:
+        ours, ref = topics_child(n, "papercli"), topics_child(n, "reference")
+        row(f"topics: {n:,} abstracts, k=20",
+            f"{ours['seconds']:.2f} s, peak {ours['peak_mb']:.0f} MB",
+            f"LSA+k-means {ref['seconds']:.2f} s, peak {ref['peak_mb']:.0f} MB",
+            f"{ours['seconds'] / ref['seconds']:.2f}x the time", targets.get(n, "-"))  # fmt: skip
+
+
+# --- 5. end to end -------------------------------------------------------------------------------
+
+
+def bench_end_to_end() -> None:
+    from papercli.models import Page
+    from papercli.store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PAPERCLI_HOME": tmp}
+        with Store(Path(tmp) / "papers.db") as store:
+            store.upsert_page("arxiv-listing:cs/new", Page("jsonl", synthetic_papers(1000)))
+        out = Path(tmp) / "digest.html"
+        command = [shutil.which("papercli", path=str(Path(sys.executable).parent)) or "papercli",
+                   "digest", "--format", "html", "-o", str(out)]  # fmt: skip
+        wall = best_wall(command, runs=3, env=env)
+        size = out.stat().st_size
+    row("end to end: digest 1,000 papers -> HTML", f"{wall:.2f} s ({size // 1024} KB)", "-", "-",
+        "< 2.5 s")  # fmt: skip
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        model = cpu
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 100,000-abstract rows")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    bench_startup()
+    bench_parsing()
+    bench_store()
+    bench_topics([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
+    bench_end_to_end()
+    print()
+    header = ("benchmark", "papercli", "reference (same run)", "ratio / rate", "target")
+    widths = [max(len(r[i]) for r in [header, *ROWS]) for i in range(5)]
+    for r in [header, tuple("-" * w for w in widths), *ROWS]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""`papercli fetch`, `papers` and `status` end to end against a real HTTP server on localhost
+serving the saved pages: paging, re-fetch, empty listings, broken pages, server faults."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from werkzeug import Request, Response
+
+from papercli.errors import ExitCode
+from tests.cli_helpers import run_cli
+
+BROWSE = "arxiv-list/rendered-by-arxiv-browse"
+
+
+@pytest.fixture
+def upstream(httpserver, monkeypatch):
+    """All upstream base URLs point at the local server."""
+    base = httpserver.url_for("").rstrip("/")
+    for name in ("ARXIV", "RSS", "API", "HF"):
+        monkeypatch.setenv(f"PAPERCLI_{name}_URL", base)
+    return httpserver
+
+
+def serve_astro_ph_in_pages(server, fixtures) -> list[int]:
+    """Serve /list/astro-ph/new from the four saved pages of 25 entries, chosen by `skip`."""
+    asked: list[int] = []
+
+    def handler(request: Request) -> Response:
+        skip = int(request.args.get("skip", 0))
+        asked.append(skip)
+        path = fixtures / BROWSE / f"astro-ph_new_skip{skip}_show25.html"
+        return Response(path.read_bytes(), content_type="text/html; charset=utf-8")
+
+    server.expect_request("/list/astro-ph/new").respond_with_handler(handler)
+    return asked
+
+
+def test_fetch_arxiv_reads_every_page(upstream, fixtures):
+    asked = serve_astro_ph_in_pages(upstream, fixtures)
+    result = run_cli("fetch", "arxiv", "astro-ph", "--json")
+    assert result.code == 0, result.err
+    assert asked == [0, 25, 50, 75]
+    (summary,) = json.loads(result.out)
+    assert summary["source"] == "arxiv-listing:astro-ph/new"
+    assert (summary["pages"], summary["fetched"], summary["new"]) == (4, 97, 97)
+    assert summary["ok"] is True
+
+    again = run_cli("fetch", "arxiv", "astro-ph", "--json")
+    (summary,) = json.loads(again.out)
+    assert (summary["fetched"], summary["new"], summary["unchanged"]) == (97, 0, 97)
+
+    listed = run_cli("papers", "--json")
+    rows = [json.loads(line) for line in listed.out.splitlines()]
+    assert len(rows) == 97 and len({r["id"] for r in rows}) == 97
+    assert set(rows[0]) == {
+        "id", "version", "title", "authors", "abstract", "categories", "primary_category",
+        "published", "first_seen", "sources", "upvotes", "url",
+    }  # fmt: skip
+    assert all(r["sources"] == ["arxiv-listing:astro-ph/new"] for r in rows)
+
+
+def test_fetch_hf_day_then_status(upstream, fixtures):
+    body = (fixtures / "hf-daily/api/daily_papers_date-2024-08-02.json").read_bytes()
+    upstream.expect_request("/api/daily_papers").respond_with_data(
+        body, content_type="application/json"
+    )
+    result = run_cli("fetch", "hf", "--date", "2024-08-02")
+    assert result.code == 0, result.err
+    n = len(json.loads(body))
+    assert re.search(rf"^hf:2024-08-02 +{n} +{n} +0 +0 +ok", result.err, re.MULTILINE)
+    status = run_cli("status", "--json")
+    data = json.loads(status.out)
+    assert data["papers"] == n
+    (entry,) = data["sources"]
+    assert entry["source"] == "hf:2024-08-02" and entry["error"] is None
+    upvoted = [json.loads(line) for line in run_cli("papers", "--json").out.splitlines()]
+    assert all(isinstance(r["upvotes"], int) for r in upvoted)
+
+
+def test_empty_feed_is_not_an_error(upstream, fixtures):
+    body = (fixtures / "arxiv-rss/jmmeus-aioarxiv-2024-11-28/empty_rss_mock_feed.xml").read_bytes()
+    upstream.expect_request("/rss/cs.LG").respond_with_data(body, content_type="application/xml")
+    result = run_cli("fetch", "rss", "cs.LG")
+    assert result.code == 0, result.err
+    assert "no new papers announced" in result.err
+    status = run_cli("status")
+    assert "nothing announced" in status.out
+
+
+def test_page_that_is_not_a_listing_fails_naming_the_source(upstream, fixtures):
+    body = (fixtures / "hf-daily/api/daily_papers_date-2024-08-02.json").read_bytes()
+    upstream.expect_request("/list/cs.LG/new").respond_with_data(body, content_type="text/html")
+    result = run_cli("fetch", "arxiv", "cs.LG")
+    assert result.code == ExitCode.PARSE
+    assert result.err.startswith("Error: arxiv-listing:cs.LG/new: ")
+    assert "Traceback" not in result.err
+    status = json.loads(run_cli("status", "--json").out)
+    assert status["papers"] == 0
+    assert "arxiv-listing:cs.LG/new" in status["sources"][0]["error"]
+
+
+def test_one_failing_source_does_not_stop_the_others(upstream, fixtures, papercli_home):
+    upstream.expect_request("/list/cs.LG/new").respond_with_data("", status=404)
+    feed = fixtures / "arxiv-rss/jmmeus-aioarxiv-2024-11-28/rss_mock_feed.xml"
+    upstream.expect_request("/rss/cs.CL").respond_with_data(
+        feed.read_bytes(), content_type="application/xml"
+    )
+    (papercli_home / "config.toml").write_text("sources = ['arxiv:cs.LG', 'rss:cs.CL']\n")
+    result = run_cli("fetch", "--json")
+    assert result.code == ExitCode.NETWORK
+    failed, ok = json.loads(result.out)
+    assert (failed["source"], failed["ok"]) == ("arxiv-listing:cs.LG/new", False)
+    assert (ok["source"], ok["ok"], ok["fetched"]) == ("arxiv-rss:cs.CL", True, 1504)
+
+
+def test_server_error_then_success(upstream, fixtures):
+    body = (fixtures / "hf-daily/api/daily_papers_date-2024-05-27.json").read_bytes()
+    upstream.expect_ordered_request("/api/daily_papers").respond_with_data("oops", status=500)
+    upstream.expect_ordered_request("/api/daily_papers").respond_with_data(
+        body, content_type="application/json"
+    )
+    result = run_cli("fetch", "hf", "--date", "2024-05-27", "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)[0]["new"] == len(json.loads(body))
+
+
+def test_saved_files_are_recognised_by_content(fixtures, tmp_path):
+    renamed = tmp_path / "listing.txt"
+    renamed.write_bytes((fixtures / BROWSE / "q-fin_new.html").read_bytes())
+    result = run_cli("fetch", str(renamed), "--json")
+    assert result.code == 0, result.err
+    (summary,) = json.loads(result.out)
+    assert (summary["source"], summary["new"]) == ("file:listing.txt", 16)
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    result = run_cli("fetch", str(tmp_path / "nope.html"))
+    assert result.code == ExitCode.USAGE
+    assert "cannot read" in result.err
