@@ -92,7 +92,9 @@ def iter_pages(
     """Every page of a listing, fetched through `get(url) -> bytes`, until the total is read.
 
     The first page's "Total of N entries" says how many to read; each next page skips the
-    entries read so far. A short or empty page ends the walk.
+    entries read so far. On /new a server may return fewer entries than `show` asked for (a
+    server-side cap), so only the total or an empty page ends the walk; on /recent and /pastweek
+    a short page ends it too (see below).
     """
     skip = read = 0
     total: int | None = None
@@ -112,7 +114,8 @@ def iter_pages(
         read += len(page.papers)
         skip += len(page.papers)
         yield page
-        if total is None or read >= total or len(page.papers) < show:
+        short = listing != "new" and len(page.papers) < show
+        if total is None or read >= total or not page.papers or short:
             break
     # On /new the total counts exactly the entries of the day's sections, so a shortfall means
     # lost entries. On /recent and /pastweek arXiv counts the total across the days it lists and
