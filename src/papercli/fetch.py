@@ -179,12 +179,7 @@ def iter_pages(source: SourceSpec, client: HttpClient, settings: Settings) -> It
             max_results=opts.get("max") or 100,
         )
     elif source.kind == "file":
-        path = Path(source.target).expanduser()
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        yield detect.parse_any(data, name=str(path))
+        yield from detect.iter_file_pages(Path(source.target).expanduser())
     else:
         routed = _route_url(source.target)
         if routed is not None:

@@ -81,6 +81,16 @@ def iter_file_papers(path: str | PathLike[str]) -> Iterator[Paper]:
 
     Raises UsageError when the file cannot be read, ParseError when its content is not readable.
     """
+    for page in iter_file_pages(path):
+        yield from page.papers
+
+
+def iter_file_pages(path: str | PathLike[str], *, chunk: int = 5000) -> Iterator[Page]:
+    """A file as Pages: JSON lines streamed in pages of `chunk` papers (so a 100,000-line file
+    never sits in memory as one page), any other kind as the one Page its parser reads.
+
+    Raises UsageError when the file cannot be read, ParseError when its content is not readable.
+    """
     path = Path(path)
     try:
         with path.open("rb") as raw:
@@ -91,7 +101,9 @@ def iter_file_papers(path: str | PathLike[str]) -> Iterator[Paper]:
                 head.append(stream.readline())
             if files.sniff_jsonl(head[-1]):
                 try:
-                    yield from files.iter_jsonl(itertools.chain(head, stream))
+                    papers = files.iter_jsonl(itertools.chain(head, stream))
+                    while batch := list(itertools.islice(papers, chunk)):
+                        yield Page(kind="jsonl", papers=batch)
                 except ParseError as exc:
                     raise ParseError(f"{path}: {exc.message}", hint=exc.hint) from exc
                 return
@@ -102,7 +114,7 @@ def iter_file_papers(path: str | PathLike[str]) -> Iterator[Paper]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except (EOFError, zlib.error) as exc:
         raise ParseError(f"{path}: damaged gzip data ({exc or 'cut short'})") from exc
-    yield from parse_any(data, name=str(path)).papers
+    yield parse_any(data, name=str(path))
 
 
 def gunzip(data: bytes, label: str = "input") -> bytes:
