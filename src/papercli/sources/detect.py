@@ -81,7 +81,7 @@ def iter_file_papers(path: str | PathLike[str]) -> Iterator[Paper]:
 
     Raises UsageError when the file cannot be read, ParseError when its content is not readable.
     """
-    for page in iter_file_pages(path):
+    for page in iter_file_pages(path, chunk=1):
         yield from page.papers
 
 
