@@ -217,22 +217,14 @@ def digest(
 
 
 def _email_digest(settings: Settings, result, to: list[str], *, dry_run: bool, output) -> None:
-    from papercli.deliver import eml_bytes, send_message
-    from papercli.runner import DEFAULT_SUBJECT, compose, smtp_settings, subject_for
+    from papercli.deliver import eml_bytes
+    from papercli.runner import email_digest
 
-    smtp = None if dry_run else smtp_settings(settings)
-    msg = compose(
-        result,
-        subject=subject_for(DEFAULT_SUBJECT, result),
-        from_addr=smtp.from_addr if smtp else "papercli@localhost",
-        to=to,
-        template_dirs=settings.template_dirs,
-    )
+    msg = email_digest(settings, result, to, dry_run=dry_run)
     if dry_run:
         _write_eml(eml_bytes(msg), output)
-        return
-    send_message(msg, smtp)
-    console.info(f"sent {len(result.entries)} papers to {', '.join(to)}")
+    else:
+        console.info(f"sent {len(result.entries)} papers to {', '.join(to)}")
 
 
 def _write_eml(data: bytes, output: str | None) -> None:

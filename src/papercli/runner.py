@@ -20,6 +20,7 @@ from papercli.errors import ConfigError, DeliveryError, NoMatchError
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
+    from papercli.deliver import SmtpSettings
     from papercli.fetch import SourceResult
     from papercli.models import Digest, Paper
     from papercli.settings import Settings
@@ -110,7 +111,26 @@ def compose(digest: Digest, *, subject: str, from_addr: str, to: Sequence[str], 
     return build_message(subject=subject, from_addr=from_addr, to=to, text=text, html=html)
 
 
-def smtp_settings(settings: Settings):
+def email_digest(
+    settings: Settings, digest: Digest, to: Sequence[str], *, dry_run: bool = False
+) -> EmailMessage:
+    """Email an ad-hoc digest (`digest --email-to`); with `dry_run`, only build the message."""
+    from papercli.deliver import send_message
+
+    smtp = None if dry_run else smtp_settings(settings)
+    msg = compose(
+        digest,
+        subject=subject_for(DEFAULT_SUBJECT, digest),
+        from_addr=smtp.from_addr if smtp else "papercli@localhost",
+        to=to,
+        template_dirs=settings.template_dirs,
+    )
+    if smtp is not None:
+        send_message(msg, smtp)
+    return msg
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings:
     from papercli.deliver import SmtpSettings
 
     table = settings.section("smtp")
