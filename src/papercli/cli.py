@@ -200,7 +200,7 @@ def digest(
         n_topics=parse_n_topics(n_topics),
         limit=limit,
         sort=sort,
-        title=title or _digest_title(topic or []),
+        title=title or "Daily digest",
         day=day or page_date,
     )
     if email_to:
@@ -237,10 +237,6 @@ def _write_eml(data: bytes, output: str | None) -> None:
     else:
         console.out.file.write(data.decode("ascii", errors="replace"))
         console.out.file.flush()
-
-
-def _digest_title(queries: list[str]) -> str:
-    return "Daily digest: " + ", ".join(queries) if queries else "Daily digest"
 
 
 @app.command()
