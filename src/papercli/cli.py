@@ -7,7 +7,6 @@ the error's documented code (see errors.ExitCode), the traceback only with --tra
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback as tb
 from dataclasses import dataclass
@@ -126,6 +125,8 @@ def fetch(
     with _store(settings) as store, fetch_progress(len(specs)) as on_page:
         results = fetching.fetch_into_store(specs, settings, store, on_page=on_page)
     if as_json:
+        import json
+
         console.out.print_json(json.dumps([r.to_dict() for r in results]))
     else:
         print_fetch_summary(results)
@@ -291,6 +292,8 @@ def papers(
             since=parse_since(since) if since else None, source=source, limit=limit
         )
     if as_json:
+        import json
+
         for paper in found:
             data = paper.to_dict()
             line = json.dumps({k: data[k] for k in PAPER_FIELDS}, ensure_ascii=False)
