@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, astuple, dataclass, fields
@@ -388,7 +389,7 @@ class Store:
             raise self._error(exc) from exc
         try:
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(conn)
             # WAL stays consistent after a power cut with NORMAL; only the last commit may be lost.
             conn.execute("PRAGMA synchronous = NORMAL")
             migrate(conn, self.path)
@@ -398,6 +399,24 @@ class Store:
                 raise self._error(exc) from exc
             raise
         return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Put the file in WAL mode (once: the mode is kept in the file).
+
+        Switching needs the file to itself and SQLite answers "locked" at once instead of
+        waiting its busy timeout, so two papercli started together on a new store (cron and a
+        user) would fail; retry within `timeout` instead.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _refuse_foreign_file(self) -> None:
         """Raise StoreError unless the file is missing, empty, or a papercli store we can read.
@@ -439,7 +458,10 @@ class Store:
                 f"the store {self.path} is damaged ({text})",
                 hint="restore it from a backup, or move it away and fetch again",
             )
-        return StoreError(f"cannot use the store {self.path}: {text}")
+        return StoreError(
+            f"cannot use the store {self.path}: {text}",
+            hint="check the file and its folder, or pass another --db",
+        )
 
     def close(self) -> None:
         self._conn.close()
@@ -464,7 +486,7 @@ class Store:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             raise self._error(exc) from exc
         try:
             yield conn
@@ -472,7 +494,11 @@ class Store:
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError):
+            # A damaged file raises DatabaseError ("malformed"), not OperationalError; integrity
+            # errors stay as they are for callers that explain them (mark_delivered).
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, sqlite3.IntegrityError
+            ):
                 raise self._error(exc) from exc
             raise
 
@@ -480,7 +506,7 @@ class Store:
     def _reading(self) -> Iterator[sqlite3.Connection]:
         try:
             yield self._conn
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:  # includes "database disk image is malformed"
             raise self._error(exc) from exc
 
     # --- papers ------------------------------------------------------------------------------
@@ -764,10 +790,15 @@ def _not_ours(path: Path, why: str) -> StoreError:
 
 def _check_identity(conn: sqlite3.Connection, path: Path) -> None:
     """Raise StoreError unless `conn` is an empty database or a papercli store we understand."""
-    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = _user_version(conn)
+    # One statement, so one snapshot: read one by one, the ids could predate and the tables
+    # follow another process's first migration, and a new store would look like another
+    # application's.
+    application_id, version, objects = conn.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id),"
+        " (SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)"
+    ).fetchone()
     if application_id == 0:
-        if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        if objects:
             raise _not_ours(path, "it is another application's SQLite database")
         return
     if application_id != APPLICATION_ID:
