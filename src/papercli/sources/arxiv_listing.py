@@ -51,6 +51,7 @@ _MONTHS = {
     )
 }
 _SUBJECT_CODE = re.compile(r"\(([^()]+)\)\s*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x9f]")  # split() already folds \t-\r, \x1c-\x1f
 
 
 # --- URLs --------------------------------------------------------------------------------------
@@ -193,6 +194,16 @@ def _listing_root(data: bytes) -> HtmlElement:
             "arXiv listing: got JSON, not an arXiv listing page",
             hint="check the URL (e.g. https://arxiv.org/list/cs.LG/new)",
         )
+    # libxml2 would turn bad bytes into U+FFFD silently, and the store keeps a stored title at
+    # the same version, so a garbled title would outlive the next good fetch: refuse instead.
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ParseError(
+            f"arXiv listing: the page is not valid UTF-8 (byte 0x{data[error.start]:02x} at "
+            f"offset {error.start})",
+            hint="fetch it again; if it keeps failing, the server sent something else",
+        ) from None
     # arXiv serves UTF-8 without saying so in the page; libxml2 would otherwise assume Latin-1.
     parser = html.HTMLParser(encoding="utf-8")
     try:
@@ -500,4 +511,6 @@ def _truncated(what: str) -> ParseError:
 
 
 def _squash(text: str) -> str:
-    return " ".join(text.split())
+    """Whitespace collapsed and control characters dropped: page text ends up in titles and in
+    error messages, and an ESC sequence there would drive the reader's terminal."""
+    return " ".join(_CONTROL.sub(" ", text).split())
