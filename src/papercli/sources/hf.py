@@ -178,10 +178,7 @@ def parse_api(data: bytes, *, url: str | None = None) -> Page:
     try:
         body = json.loads(data)
     except (ValueError, RecursionError) as exc:
-        raise ParseError(
-            f"{API_SOURCE}: not a Daily Papers response (not JSON: {exc})",
-            hint="check the URL, or fetch it again",
-        ) from exc
+        raise _not_json(data, exc) from None
     if isinstance(body, dict) and "error" in body:
         raise ParseError(
             f"{API_SOURCE}: the server answered with an error: {str(body['error'])!r}",
@@ -207,6 +204,28 @@ def parse_api(data: bytes, *, url: str | None = None) -> Page:
     )
 
 
+def _not_json(data: bytes, exc: Exception) -> ParseError:
+    """Say what came instead of the API's JSON: nothing, a web page, bad bytes, or broken JSON."""
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if not head:
+        return ParseError(f"{API_SOURCE}: the response is empty", hint="fetch it again later")
+    if head == b"<":
+        return ParseError(
+            f"{API_SOURCE}: got an HTML or XML page, not the API's JSON (an error or login page?)",
+            hint="check the URL; the server may be showing an error page",
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return ParseError(
+            f"{API_SOURCE}: the response is not valid UTF-8 "
+            f"(byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            hint="fetch it again; if it keeps failing, the server sent something other than JSON",
+        )
+    return ParseError(
+        f"{API_SOURCE}: not a Daily Papers response (not JSON: {exc})",
+        hint="check the URL, or fetch it again",
+    )
+
+
 # --- the HTML page ---------------------------------------------------------------------------
 
 
@@ -223,7 +242,15 @@ def sniff_page(data: bytes) -> bool:
 
 def parse_page(data: bytes, *, url: str | None = None) -> Page:
     """Read a saved or fetched /papers or /papers/date/YYYY-MM-DD page."""
-    text = data.decode("utf-8", errors="replace")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Replacing bad bytes would store garbled titles the next good fetch cannot repair.
+        raise ParseError(
+            f"{PAGE_SOURCE}: the page is not valid UTF-8 "
+            f"(byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            hint="save or fetch the page again",
+        ) from None
     props = _daily_papers_props(text)
     items = props.get("dailyPapers")
     if not isinstance(items, list):
