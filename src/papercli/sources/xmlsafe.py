@@ -57,9 +57,11 @@ def parse_xml(data: bytes, source: str) -> etree._Element:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise _syntax_error(data, source, exc.msg or str(exc)) from None
+        # libxml2's messages can end in a newline mid-sentence; an error is one line.
+        raise _syntax_error(data, source, clean_text(exc.msg or str(exc))) from None
     except (ValueError, LookupError) as exc:  # e.g. an encoding lxml cannot decode
-        raise ParseError(f"{source}: the XML cannot be read ({exc})", hint=_REFETCH) from None
+        reason = clean_text(str(exc))
+        raise ParseError(f"{source}: the XML cannot be read ({reason})", hint=_REFETCH) from None
     if root is None:
         raise ParseError(f"{source}: the XML has no root element", hint=_REFETCH)
     if isinstance(root.tag, str) and root.tag.rpartition("}")[2].lower() == "html":
