@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from papercli.errors import PapercliError, ParseError, UsageError
+from papercli.errors import PapercliError, UsageError
 from papercli.models import Page, Paper
 
 if TYPE_CHECKING:
@@ -283,7 +283,9 @@ def _fetch_one(source, client, settings, store, on_page) -> SourceResult:
             if on_page:
                 on_page(source, page)
     except PapercliError as exc:
-        if isinstance(exc, ParseError) and source.name not in exc.message:
+        # With several sources in one cron run, a bare "host refused the connection" or
+        # "response too large" would not say which source to look at.
+        if source.name not in exc.message:
             exc.message = f"{source.name}: {exc.message}"
         result.error = exc
     requests = client.history[first_request:]
