@@ -6,6 +6,7 @@ Data goes to the stdout console, progress and summaries to the stderr console (c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -13,16 +14,32 @@ from typing import TYPE_CHECKING
 from papercli import console
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from papercli.fetch import SourceResult, SourceSpec
     from papercli.models import Page, Paper
     from papercli.settings import Settings
     from papercli.store import Store
     from papercli.topics import TopicModel
 
+# C0 and C1 controls: ESC would let a page's title clear the screen or plant an OSC 8 link.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
 PAPER_FIELDS = (
     "id", "version", "title", "authors", "abstract", "categories", "primary_category",
     "published", "first_seen", "sources", "upvotes", "url",
 )  # fmt: skip
+
+
+def cell(value: object) -> Text:
+    """A table cell shown as it is: never read as rich markup (a title with `[/b]` would crash
+    the table, `[link=...]` would make a link), and without terminal control characters.
+
+    `cell("A [b]bold\\x1b[2J claim")` -> Text('A [b]bold [2J claim').
+    """
+    from rich.text import Text
+
+    return Text(_CONTROL.sub(" ", str(value)))
 
 
 @contextmanager
@@ -34,7 +51,7 @@ def fetch_progress(n_sources: int) -> Iterator[Callable[[SourceSpec, Page], None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
         console=console.err, transient=True,
     ) as progress:  # fmt: skip
         task = progress.add_task("fetching", total=n_sources)
@@ -73,21 +90,24 @@ def print_fetch_summary(results: Sequence[SourceResult]) -> None:
             state = "nothing announced"
         else:
             state = "ok (cached)" if r.from_cache else "ok"
-        table.add_row(r.source, str(r.fetched), str(r.new), str(r.updated), str(r.unchanged), state)
+        row = (r.source, r.fetched, r.new, r.updated, r.unchanged, state)
+        table.add_row(*map(cell, row))
     console.err.print(table)
 
 
 def print_topics(papers: Sequence[Paper], model: TopicModel, top: int = 3) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, pad_edge=False, show_lines=False)
     for name in ("#", "label", "size", "top terms", "top papers"):
         table.add_column(name, overflow="fold")
     for topic in model.topics:
         members = [p for p, t in zip(papers, model.assignments, strict=True) if t == topic.id][:top]
+        titles = Text("\n").join(cell(p.title) for p in members)
         table.add_row(
-            str(topic.id), topic.label, str(topic.size), ", ".join(topic.terms[:6]),
-            "\n".join(p.title for p in members),
+            cell(topic.id), cell(topic.label), cell(topic.size), cell(", ".join(topic.terms[:6])),
+            titles,
         )  # fmt: skip
     console.out.print(table)
 
@@ -110,7 +130,8 @@ def print_papers(papers: Sequence[Paper]) -> None:
     for name in ("id", "title", "first seen", "sources"):
         table.add_column(name, overflow="fold")
     for p in papers:
-        table.add_row(p.id, p.title, (p.first_seen or "")[:16], ", ".join(p.sources))
+        row = (p.id, p.title, (p.first_seen or "")[:16], ", ".join(p.sources))
+        table.add_row(*map(cell, row))
     console.out.print(table)
 
 
@@ -140,7 +161,6 @@ def print_status(settings: Settings, store: Store, *, as_json: bool) -> None:
             result = "nothing announced"
         else:
             result = "ok"
-        table.add_row(
-            e.source, e.finished_at[:16], str(e.status or "-"), str(e.fetched), str(e.new), result
-        )
+        row = (e.source, e.finished_at[:16], e.status or "-", e.fetched, e.new, result)
+        table.add_row(*map(cell, row))
     console.out.print(table)
