@@ -8,6 +8,7 @@ or a command, only at send time, and appears in no message, repr, exception or l
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import email.utils
@@ -436,7 +437,7 @@ def _failures(smtp: SmtpSettings, password: str | None, hint: str | None) -> Ite
     try:
         yield
     except (smtplib.SMTPException, OSError, UnicodeError) as exc:
-        reason = _scrub(_reason(exc, smtp), password)
+        reason = _scrub(_reason(exc, smtp), password, smtp.user)
         # `from None`: a chained server reply could, on a broken server, echo the AUTH line.
         raise _send_error(smtp.address, reason, hint) from None
 
@@ -565,8 +566,16 @@ def _reason(exc: BaseException, smtp: SmtpSettings) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _scrub(text: str, password: str | None) -> str:
-    return text.replace(password, "***") if password else text
+def _scrub(text: str, password: str | None, user: str | None = None) -> str:
+    """`text` without the password in any form AUTH sends it, since a broken server may echo
+    what it got: as is, base64 (AUTH LOGIN) and base64 of "\\0user\\0password" (AUTH PLAIN)."""
+    if not password:
+        return text
+    sent = [f"\0{user or ''}\0{password}".encode(), password.encode()]
+    # Longest first: a short password could otherwise break up, and so hide, an encoded form.
+    for form in [*(base64.b64encode(data).decode("ascii") for data in sent), password]:
+        text = text.replace(form, "***")
+    return text
 
 
 # -- outbox --------------------------------------------------------------------------------------
