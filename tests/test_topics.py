@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from papercli.models import Paper
 from papercli.sources.arxiv_rss import parse as parse_rss
-from papercli.sources.files import parse_text
+from papercli.sources.files import parse_jsonl, parse_text
 from papercli.topics import Match, TopicModel, acronyms, build_topics
 from papercli.topics_text import STOP_WORDS, Folder, clean, fold_word, phrase
 
@@ -17,6 +18,7 @@ from .conftest import EXAMPLES
 
 SEED = EXAMPLES / "hf-daily-papers-jul-31.txt"
 RSS = Path("arxiv-rss/jmmeus-aioarxiv-2024-11-28/rss_mock_feed.xml")
+CS_DAILY = Path("abstracts/cs-daily-sample-9940.jsonl.gz")
 
 # Read off the seed page: every paper whose title or abstract says "diffusion" in any form
 # ("Diffusion Models", "diffusion-based", "Stable Diffusion V3", "diffusion network" ...).
@@ -135,6 +137,15 @@ def test_acronyms_come_from_definitions(seed: list[Paper]) -> None:
     assert table["gan"] == ["generative adversarial network"]
 
 
+def test_acronyms_with_lower_case_letters(fixtures: Path) -> None:
+    papers = parse_jsonl(gzip.decompress((fixtures / CS_DAILY).read_bytes())).papers[:3000]
+    table = acronyms(papers, Folder())
+    # "Low-Rank Adaptation (LoRA)": the 'o' of LoRA is not an initial.
+    assert "low rank adaptation" in table["lora"]
+    assert "retrieval augmented generation" in table["rag"]
+    assert "vision language model" in table["vlm"]
+
+
 # --- topics -----------------------------------------------------------------------------------
 
 
@@ -250,6 +261,15 @@ def test_excludes_remove_papers(seed: list[Paper], model: TopicModel) -> None:
     for title in titles:
         paper = next(p for p in seed if p.title == title)
         assert "video" not in (paper.title + paper.abstract).lower()
+
+
+def test_excluded_is_lexical_only(seed: list[Paper], model: TopicModel) -> None:
+    excluded = model.excluded(["video", "GAN"])
+    for i, paper in enumerate(seed):
+        text = f"{paper.title} {paper.abstract}"
+        says = re.search(r"video|\bGANs?\b|generative adversarial net", text, re.I) is not None
+        assert (i in excluded) == says, paper.title
+    assert model.excluded([]) == set()
 
 
 def test_queries_are_or_ed_and_keep_their_terms(seed: list[Paper], model: TopicModel) -> None:

@@ -1,11 +1,13 @@
 """Topics: group papers by their titles and abstracts, label each group, match --topic queries.
 
 Pure and seeded: the same papers, `n_topics` and seed give the same topics, labels and order
-byte for byte. The pipeline, each step sized to the corpus by `scale_for`:
+byte for byte (on one machine: BLAS sums in an order that can depend on its thread count).
+The pipeline, each step sized to the corpus by `scale_for`:
 
     papers -> folded terms (topics_text) -> counts of 1- and 2-grams, title counted 1.5x
-           -> sublinear TF-IDF -> truncated SVD (LSA) -> k-means on the leading directions
-           -> labels by class-based TF-IDF, written the way the papers spell them
+           -> sublinear TF-IDF -> truncated SVD (LSA) -> k-means on the leading directions,
+              finer groups merged by average linkage -> labels by class-based TF-IDF,
+              written the way the papers spell them
 
 Matching a query finds its words and phrases with their variants (hyphenation, spelling,
 plural, acronyms the papers define) and the papers close to it in the LSA space.
@@ -623,7 +625,7 @@ def _pick_terms(
         if len(chosen) >= limit:
             break
         term = text.complete(candidate)
-        if any(other in chosen for other in synonyms.get(term, [])):
+        if any(_same_thing(term, c, synonyms) for c in chosen):
             continue
         words = set(term.split())
         overlapping = [c for c in chosen if words & set(c.split())]
@@ -641,6 +643,16 @@ def _pick_terms(
         if joined and text.df(joined) >= 2:
             chosen[chosen.index(old)] = joined
     return chosen
+
+
+def _same_thing(a: str, b: str, synonyms: dict[str, list[str]]) -> bool:
+    """Do two terms name one thing through an acronym? ('gs', '3d gaussian splatting') -> True
+    when the papers define 'Gaussian Splatting (GS)'."""
+    return any(
+        other == whole or _inside(other, whole)
+        for short, whole in ((a, b), (b, a))
+        for other in synonyms.get(short, [])
+    )
 
 
 def _join_overlap(first: str, second: str) -> str | None:
@@ -744,7 +756,9 @@ def acronyms(papers: Sequence[Paper], folder: Folder) -> dict[str, list[str]]:
         for text in (paper.title, paper.abstract):
             for match in _ACRONYM.finditer(text):
                 before = text[max(0, match.start() - 120) : match.start()].split()[-8:]
-                expansion = _expansion(before, match.group(1))
+                acronym = match.group(1)
+                capitals = "".join(c for c in acronym if c.isupper())
+                expansion = _expansion(before, acronym) or _expansion(before, capitals)
                 if not expansion:
                     continue
                 short = phrase(folder, match.group(1) + match.group(2))
@@ -759,7 +773,7 @@ def _expansion(words: list[str], acronym: str) -> list[str]:
     """The trailing words whose initials spell the acronym, or [] if they do not.
 
     (['we', 'use', 'Retrieval-Augmented', 'Generation'], 'RAG') ->
-    ['Retrieval-Augmented', 'Generation']
+    ['Retrieval-Augmented', 'Generation']; LoRA is tried as 'LoRA' and as 'LRA'.
     """
     letters = [c.lower() for c in acronym if c.isalpha()]
     taken: list[str] = []
@@ -830,9 +844,16 @@ class TopicModel:
                 else:
                     best.terms = dedupe(best.terms + match.terms)
                     best.score = max(best.score, match.score)
-        excluded = {i for exclude in excludes for i in self._lexical(exclude)}
+        excluded = self.excluded(excludes)
         kept = [m for i, m in found.items() if i not in excluded]
         return sorted(kept, key=lambda m: (-m.score, m.index))
+
+    def excluded(self, excludes: Sequence[str]) -> set[int]:
+        """Indices of the papers whose text holds any of `excludes` (or a variant of one).
+
+        Only words count here, never closeness: an exclude removes what names it.
+        """
+        return {i for exclude in excludes for i in self._lexical(exclude)}
 
     def closest_topics(self, query: str, n: int = 3) -> list[Topic]:
         """The `n` topics nearest to `query` (for "matched nothing; closest topics: ...")."""
@@ -916,15 +937,20 @@ class TopicModel:
         matches = []
         for i, (in_title, shown) in sorted(hits.items()):
             closeness = max(float(similarity[i]), 0.0)
-            matches.append(Match(i, round(0.5 + 0.25 * in_title + 0.25 * closeness, 6), shown))
+            matches.append(Match(i, _score(0.5 + 0.25 * in_title + 0.25 * closeness), shown))
         typical = float(np.median(similarity[sorted(hits)])) if hits else 0.0
         close = similarity >= max(SEMANTIC_MIN, typical)
         for i in map(int, close.nonzero()[0]):
             if i not in hits:
                 why = self._space.explain(i, point, self._names)
                 shown = [self._shown(t, [i]) for t in why]
-                matches.append(Match(i, round(0.5 * float(similarity[i]), 6), shown))
+                matches.append(Match(i, _score(0.5 * float(similarity[i])), shown))
         return matches
+
+
+def _score(value: float) -> float:
+    """Scores to 4 decimals: enough to rank, and the same whatever BLAS's thread count."""
+    return round(value, 4)
 
 
 def build_topics(
