@@ -51,7 +51,7 @@ MAX_TOPIC_SHARE = 4.0  # merging never makes a topic larger than this many mean 
 # A paper that does not name the query still matches when its cosine to the query in the LSA
 # space is at least this, and at least that of the typical paper naming the query.
 SEMANTIC_MIN = 0.35
-COMPLETE_SHARE = 0.7  # a neighbour word this common joins a label's phrase
+COMPLETE_SHARE = 0.5  # a neighbour word in half the uses of a term joins its phrase
 _CHUNK = 4096  # papers encoded per batch, bounding the Python lists alive at once
 _LABEL_SAMPLE = 500  # papers of a topic read to word its label
 _SURFACE_SAMPLE = 12  # papers read to find how a term is written
@@ -91,7 +91,7 @@ def scale_for(n: int) -> Scale:
         max_features=10_000,
         components=max(1, min(100, n - 1)),
         neighbors=10 if 200 <= n <= 5_000 else 0,
-        n_init=5 if n <= 2_000 else 3,
+        n_init=3 if n <= 2_000 else 2,
     )
 
 
@@ -509,11 +509,19 @@ def _label(
         candidates = {names[j]: float(scores[row, j]) for j in order if scores[row, j] > 0}
         text = _TopicText(stream.subset(members), folder)
         ranked = sorted(candidates, key=lambda t: (-candidates[t] * (1 + text.title_share(t)), t))
+
+        def holding(
+            term: str, members: list[int] = members, text: _TopicText = text
+        ) -> list[Paper]:
+            return [papers[members[i]] for i in text.papers_with(term)[:_SURFACE_SAMPLE]]
+
+        def fragment(term: str) -> bool:
+            return " " not in term and _hyphen_bound(term, folder.spellings, holding(term))
+
         shown = []
-        for term in _pick_terms(ranked, text, TOPIC_TERMS, synonyms):
+        for term in _pick_terms(ranked, text, TOPIC_TERMS, synonyms, fragment):
             if term not in surfaces:
-                holding = [papers[members[i]] for i in text.papers_with(term)[:_SURFACE_SAMPLE]]
-                surfaces[term] = surface(term, folder.spellings, holding)
+                surfaces[term] = surface(term, folder.spellings, holding(term))
             shown.append(surfaces[term])
         drafts.append((cluster, int((clusters == cluster).sum()), dedupe(shown)))
     ordered = sorted(_unique_labels(drafts), key=lambda d: (-d[1], d[3], d[0]))
@@ -610,7 +618,11 @@ class _TopicText:
 
 
 def _pick_terms(
-    ranked: list[str], text: _TopicText, limit: int, synonyms: dict[str, list[str]]
+    ranked: list[str],
+    text: _TopicText,
+    limit: int,
+    synonyms: dict[str, list[str]],
+    fragment: Callable[[str], bool],
 ) -> list[str]:
     """Up to `limit` terms that share no word, so no fragment repeats inside a phrase.
 
@@ -618,14 +630,15 @@ def _pick_terms(
     the place of its words when it covers at least half of their uses, else it is skipped;
     overlapping phrases join when the papers say the joined phrase
     ('next token' + 'token prediction' -> 'next token prediction'). An acronym and its
-    expansion count as one term ('llm', 'large language model').
+    expansion count as one term ('llm', 'large language model'). A word the papers only write
+    as part of a hyphenated word ('fine' of 'fine-tuning', 'fine-grained') is never a term.
     """
     chosen: list[str] = []
     for candidate in ranked:
         if len(chosen) >= limit:
             break
         term = text.complete(candidate)
-        if any(_same_thing(term, c, synonyms) for c in chosen):
+        if any(_same_thing(term, c, synonyms) for c in chosen) or fragment(term):
             continue
         words = set(term.split())
         overlapping = [c for c in chosen if words & set(c.split())]
@@ -687,6 +700,24 @@ def surface(term: str, spellings: Callable[[str], list[str]], papers: Sequence[P
         if seen:
             return _commonest_spelling(seen)
     return term
+
+
+def _hyphen_bound(
+    word: str, spellings: Callable[[str], list[str]], papers: Sequence[Paper]
+) -> bool:
+    """Do the papers write `word` mostly (80%) glued by a hyphen to another word?"""
+    pattern = _spelling_pattern(word, spellings)
+    bound = total = 0
+    for paper in papers:
+        for text in (paper.title, paper.abstract):
+            for match in pattern.finditer(text):
+                total += 1
+                start, end = match.start(), match.end()
+                bound += text[end : end + 1] in _DASHES or text[start - 1 : start] in _DASHES
+    return total > 0 and bound >= 0.8 * total
+
+
+_DASHES = frozenset("-‐‑")
 
 
 def _spelling_pattern(term: str, spellings: Callable[[str], list[str]]) -> re.Pattern[str]:
