@@ -130,7 +130,7 @@ def quality(seeds: int) -> None:
                 print(_row(rows[-1]), flush=True)
     print(
         "\ntuned: chose settings; consulted: looked at while choosing the merge thresholds; "
-        f"held out: never looked at before the final run. Means over seeds 0..{seeds - 1}."
+        f"held out: not used for any choice. Means over seeds 0..{seeds - 1}."
     )
 
 

@@ -995,7 +995,12 @@ def build_topics(
 
     Topics come ordered by size (largest first) then label, ids 0..k-1 in that order, and
     `assignments[i]` is the topic of `papers[i]`. Fewer topics than asked come back when the
-    papers do not have that many distinct texts; no papers give no topics.
+    papers do not have that many distinct texts; no papers give no topics. `progress` hears
+    (stage, share done) for the stages reading, counting, reducing, clustering, labelling, done.
+
+    Example: the arXiv RSS capture of 2024-11-28 (1,504 papers), n_topics=20, gives topics
+    'LLMs, reasoning, AI' (209 papers), 'star, galaxies, stellar' (61), 'speech, ASR, speaker'
+    (13) ...
     """
     report = progress or (lambda stage, done: None)
     folder = Folder()

@@ -23,7 +23,7 @@ def _words(text: str) -> frozenset[str]:
 
 # Math and markup carry no topic words a reader would recognise; links and emails carry none.
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
-_URL = re.compile(r"(?:https?://|www\.)\S+")
+_URL = re.compile(r"(?:https?://|www\.)[^\s)\]>]*[^\s)\]>.,;:]")
 _LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+\*?")
 # Accents written in LaTeX keep their letter: Schr\"odinger -> Schrodinger, Fr\'{e}chet -> Frechet.
 _LATEX_ACCENT = re.compile(r"\{?\\(?:['\"`^~=.]|[uvHckr](?=\{))\s*\{?([a-zA-Z])\}?\}?")
@@ -171,7 +171,7 @@ def _singular(word: str) -> str:
 def clean(text: str) -> str:
     """Lower-cased text without math, LaTeX commands, links and emails.
 
-    'Pre-training with $\\alpha$ (see https://x.org)' -> 'pre-training with   (see  )'
+    'Pre-training with $\\alpha$ (see https://x.org).' -> 'pre-training with   (see  ).'
     """
     if "$" in text or "\\" in text:
         text = _LATEX_ACCENT.sub(r"\1", text)
