@@ -1,0 +1,147 @@
+"""`papercli digest` and `papercli topics` as a user runs them, on the bundled example page."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from papercli.errors import ExitCode
+from tests.cli_helpers import run_cli
+from tests.conftest import EXAMPLES, ROOT
+
+SEED = str(EXAMPLES / "hf-daily-papers-jul-31.txt")
+GOLDEN = Path(__file__).parent / "golden" / "digest"
+UPDATE = os.environ.get("PAPERCLI_UPDATE_GOLDEN") == "1"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} differs (PAPERCLI_UPDATE_GOLDEN=1)"
+
+
+def test_readme_command_prints_a_markdown_digest():
+    result = run_cli("digest", SEED, "--topic", "diffusion")
+    assert result.code == 0, result.err
+    assert result.out.startswith("# Daily digest: diffusion")
+    assert "matched" in result.out.lower()
+    assert result.err == ""
+
+
+@pytest.mark.parametrize(("fmt", "ext"), [("md", "md"), ("html", "html"), ("text", "txt")])
+def test_golden_digest_of_the_seed_page(fmt, ext):
+    result = run_cli("digest", SEED, "--topic", "diffusion", "--date", "2025-07-31", "-f", fmt)
+    assert result.code == 0, result.err
+    check_golden(f"seed-diffusion.{ext}", result.out)
+
+
+def test_same_input_same_bytes():
+    first = run_cli("digest", SEED, "--format", "json", "--date", "2025-07-31")
+    second = run_cli("digest", SEED, "--format", "json", "--date", "2025-07-31")
+    assert first.code == 0 and first.out == second.out
+
+
+def test_json_digest_schema():
+    result = run_cli("digest", SEED, "-t", "diffusion", "-f", "json", "--date", "2025-07-31")
+    data = json.loads(result.out)
+    assert data["queries"] == ["diffusion"] and data["total_papers"] == 67
+    assert {"id", "label", "terms", "size", "papers"} <= set(data["topics"][0])
+    paper = data["papers"][0]
+    assert {"id", "title", "topic", "score", "matched_terms"} <= set(paper)
+    assert all(p["matched_terms"] for p in data["papers"])
+    assert all("diffus" in (p["title"] + p["abstract"]).lower() for p in data["papers"][:3])
+
+
+def test_exclude_removes_papers():
+    kept = json.loads(run_cli("digest", SEED, "-t", "diffusion", "-f", "json").out)["papers"]
+    fewer = run_cli("digest", SEED, "-t", "diffusion", "-x", "video", "-f", "json")
+    ids = {p["id"] for p in json.loads(fewer.out)["papers"]}
+    assert ids < {p["id"] for p in kept}
+    assert not any("video" in p["title"].lower() for p in json.loads(fewer.out)["papers"])
+
+
+def test_no_match_names_the_closest_topics():
+    result = run_cli("digest", SEED, "--topic", "quantum chromodynamics lattice")
+    assert result.code == ExitCode.NO_MATCH
+    assert result.err.startswith("Error: no paper matches 'quantum chromodynamics lattice'")
+    assert "closest topics: " in result.err
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_output_file_and_dated_dir(tmp_path):
+    target = tmp_path / "out.html"
+    result = run_cli("digest", SEED, "-t", "diffusion", "-f", "html", "-o", str(target))
+    assert result.code == 0, result.err
+    assert target.read_text().lstrip().lower().startswith("<!doctype html>")
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    result = run_cli("digest", SEED, "-f", "md", "--date", "2025-07-31", "-o", f"{folder}/")
+    assert result.code == 0, result.err
+    assert [p.name for p in folder.iterdir()] == ["papercli-digest-2025-07-31.md"]
+
+
+def test_limit_and_sort():
+    result = run_cli("digest", SEED, "--limit", "5", "-f", "json", "--sort", "date")
+    assert len(json.loads(result.out)["papers"]) == 5
+    bad = run_cli("digest", SEED, "--sort", "stars")
+    assert bad.code == ExitCode.USAGE
+
+
+def test_digest_from_the_store(fixtures):
+    fetched = run_cli("fetch", SEED)
+    assert fetched.code == 0, fetched.err
+    result = run_cli("digest", "--since", "1d", "-t", "diffusion", "-f", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["total_papers"] == 67
+    none = run_cli("digest", "--source", "arxiv")
+    assert none.code == 0 and "no papers to digest" in none.err
+
+
+def test_topics_table_and_json():
+    table = run_cli("topics", SEED, "--topics", "6")
+    assert table.code == 0, table.err
+    assert "label" in table.out and "top terms" in table.out
+    lines = run_cli("topics", SEED, "--topics", "6", "--json").out.splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == 67 and {r["topic"] for r in rows} == set(range(6))
+
+
+def test_topics_of_a_jsonl_file(fixtures):
+    result = run_cli(
+        "topics", str(fixtures / "abstracts" / "cs-daily-sample-9940.jsonl.gz"), "--topics", "12"
+    )
+    assert result.code == 0, result.err
+    assert result.out.count("\n") > 12
+
+
+@pytest.mark.slow
+def test_templates_ship_inside_the_wheel(tmp_path):
+    """Build the wheel, unpack it as pip would install it, and render from it alone."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("papercli-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "papercli/templates/digest.html.j2" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import papercli, papercli.render as r\n"
+        "assert papercli.__file__.startswith(sys.argv[1]), papercli.__file__\n"
+        "from papercli.cli import main\n"
+        "main(['digest', sys.argv[2], '-t', 'diffusion', '-f', 'html'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(site), SEED], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "<!doctype html>" in done.stdout.lower()
