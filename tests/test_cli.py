@@ -102,3 +102,12 @@ def test_config_init_writes_a_config_that_loads(papercli_home) -> None:
     from papercli.settings import load_settings
 
     assert load_settings().sources == ["hf", "arxiv:cs.LG"]
+
+
+def test_an_error_stays_on_one_line_whatever_it_quotes(tmp_path) -> None:
+    # A path (or a server's reason phrase) may hold newlines and escape sequences.
+    result = run_cli("digest", str(tmp_path / "no\nsuch\x1b[31mfile"))
+    assert result.code != ExitCode.OK
+    assert result.err.startswith("Error: ")
+    assert len(result.err.strip().splitlines()) == 1
+    assert "\x1b" not in result.err

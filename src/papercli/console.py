@@ -6,6 +6,7 @@ with `use_consoles()` to see exactly what a user sees.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     err: Console
 
 quiet = False
+
+# Newlines and other control characters from a page or a server would break the one-line error.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 def __getattr__(name: str) -> Any:
@@ -49,4 +53,5 @@ def info(message: str) -> None:
 
 def error(message: str) -> None:
     """The one-line error every failure ends in."""
-    _err().print(f"Error: {message}", markup=False, highlight=False, soft_wrap=True)
+    line = _CONTROL.sub(" ", message)
+    _err().print(f"Error: {line}", markup=False, highlight=False, soft_wrap=True)
