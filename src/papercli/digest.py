@@ -95,7 +95,7 @@ def build_digest(
             for m in matches
         ]
     else:
-        excluded = {m.index for m in model.match(list(excludes))} if excludes else set()
+        excluded = model.excluded(list(excludes))
         entries = [
             DigestEntry(p, model.assignments[i]) for i, p in enumerate(papers) if i not in excluded
         ]
