@@ -114,12 +114,23 @@ def test_topics_table_and_json():
     assert len(rows) == 67 and {r["topic"] for r in rows} == set(range(6))
 
 
-def test_topics_of_a_jsonl_file(fixtures):
+def test_topics_of_a_jsonl_file_with_a_progress_bar(fixtures):
     result = run_cli(
-        "topics", str(fixtures / "abstracts" / "cs-daily-sample-9940.jsonl.gz"), "--topics", "12"
+        "topics",
+        str(fixtures / "abstracts" / "cs-daily-sample-9940.jsonl.gz"),
+        "--topics",
+        "12",
+        terminal=True,
     )
     assert result.code == 0, result.err
     assert result.out.count("\n") > 12
+    # The bar is transient, but its frames went to the terminal on the way.
+    assert "topics: " in result.err and "%" in result.err
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal():
+    result = run_cli("topics", SEED, "--topics", "4")
+    assert result.code == 0 and result.err == ""
 
 
 @pytest.mark.slow

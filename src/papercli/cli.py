@@ -147,13 +147,16 @@ def _exit_on_failures(results) -> None:
 # --- digest and topics ----------------------------------------------------------------------------
 
 
-def _load_papers(settings: Settings, inputs: list[str], since: str | None, source: str | None):
+def _load_papers(
+    settings: Settings, inputs: list[str], since: str | None, source: str | None, on_page=None
+):
     """Papers from INPUT files/URLs, or from the store; and the date they are for."""
     from papercli import fetch as fetching
     from papercli.digest import parse_since
 
     if inputs:
-        return fetching.read_papers([fetching.parse_spec(i) for i in inputs], settings)
+        specs = [fetching.parse_spec(i) for i in inputs]
+        return fetching.read_papers(specs, settings, on_page=on_page)
     with _store(settings) as store:
         cutoff = parse_since(since) if since else None
         return store.papers(since=cutoff, source=source), None
@@ -188,22 +191,25 @@ def digest(
     from papercli.deliver import output_path, write_atomic
     from papercli.digest import build_digest, parse_n_topics
     from papercli.render import EXTENSIONS, render
+    from papercli.report import work_progress
 
     settings = _settings()
-    papers, page_date = _load_papers(settings, inputs or [], since, source)
-    if not papers:
-        console.info("no papers to digest: fetch some first, or widen --since/--source")
-        return
-    result = build_digest(
-        papers,
-        queries=topic or [],
-        excludes=exclude or [],
-        n_topics=parse_n_topics(n_topics),
-        limit=limit,
-        sort=sort,
-        title=title or "Daily digest",
-        day=day or page_date,
-    )
+    with work_progress() as bar:
+        papers, page_date = _load_papers(settings, inputs or [], since, source, bar.loaded)
+        if not papers:
+            console.info("no papers to digest: fetch some first, or widen --since/--source")
+            return
+        result = build_digest(
+            papers,
+            queries=topic or [],
+            excludes=exclude or [],
+            n_topics=parse_n_topics(n_topics),
+            limit=limit,
+            sort=sort,
+            title=title or "Daily digest",
+            day=day or page_date,
+            progress=bar.topics,
+        )
     if email_to:
         _email_digest(settings, result, email_to, dry_run=dry_run, output=output)
         return
@@ -253,15 +259,16 @@ def topics(
     Example: papercli topics examples/hf-daily-papers-jul-31.txt --topics 8
     """
     from papercli.digest import parse_n_topics
-    from papercli.report import print_topics, topics_json_lines
+    from papercli.report import print_topics, topics_json_lines, work_progress
     from papercli.topics import build_topics
 
     settings = _settings()
-    papers, _ = _load_papers(settings, inputs or [], since, source)
-    if not papers:
-        console.info("no papers: fetch some first, or name a file")
-        return
-    model = build_topics(papers, parse_n_topics(n_topics))
+    with work_progress() as bar:
+        papers, _ = _load_papers(settings, inputs or [], since, source, bar.loaded)
+        if not papers:
+            console.info("no papers: fetch some first, or name a file")
+            return
+        model = build_topics(papers, parse_n_topics(n_topics), progress=bar.topics)
     if as_json:
         for line in topics_json_lines(papers, model):
             console.out.file.write(line + "\n")

@@ -189,11 +189,14 @@ def iter_pages(source: SourceSpec, client: HttpClient, settings: Settings) -> It
 
 
 def read_papers(
-    sources: Sequence[SourceSpec], settings: Settings
+    sources: Sequence[SourceSpec],
+    settings: Settings,
+    on_page: Callable[[SourceSpec, Page], None] | None = None,
 ) -> tuple[list[Paper], str | None]:
     """Papers of the given sources without touching the store (for `digest INPUT...`).
 
-    Returns the papers (first occurrence of each id wins) and the newest page date.
+    Returns the papers (first occurrence of each id wins) and the newest page date. `on_page`
+    hears of each page as it is read.
     """
     from papercli.http import HttpClient
 
@@ -202,6 +205,8 @@ def read_papers(
     with HttpClient(settings.fetch, settings.cache_dir) as client:
         for source in sources:
             for page in iter_pages(source, client, settings):
+                if on_page is not None:
+                    on_page(source, page)
                 if page.date:
                     dates.append(page.date)
                 for paper in page.papers:

@@ -66,6 +66,53 @@ def fetch_progress(n_sources: int) -> Iterator[Callable[[SourceSpec, Page], None
         yield on_page
 
 
+# Where each stage of `build_topics` starts on the one bar (reading the text is the long part).
+_TOPIC_STAGES = {
+    "reading": (0.0, 0.40), "counting": (0.40, 0.55), "reducing": (0.55, 0.70),
+    "clustering": (0.70, 0.85), "labelling": (0.85, 1.0), "done": (1.0, 1.0),
+}  # fmt: skip
+
+
+class WorkProgress:
+    """The bar of `digest` and `topics`: papers loaded, then the stages of building topics."""
+
+    def __init__(self, progress=None) -> None:
+        self._progress = progress
+        self._task = progress.add_task("loading papers", total=None) if progress else None
+
+    def loaded(self, source: SourceSpec, page: Page) -> None:
+        """A page of a source was read (its papers are not counted until they are all in)."""
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"loading {source.name}")
+
+    def topics(self, stage: str, done: float) -> None:
+        """`build_topics` progress: (stage, share of that stage done)."""
+        if self._progress is None:
+            return
+        start, end = _TOPIC_STAGES.get(stage, (0.0, 1.0))
+        self._progress.update(
+            self._task,
+            description=f"topics: {stage}",
+            total=1.0,
+            completed=start + (end - start) * min(max(done, 0.0), 1.0),
+        )
+
+
+@contextmanager
+def work_progress() -> Iterator[WorkProgress]:
+    """A transient bar on stderr for loading and clustering; silent when quiet or not a terminal."""
+    if console.quiet or not console.err.is_terminal:
+        yield WorkProgress()
+        return
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
+        TimeElapsedColumn(), console=console.err, transient=True,
+    ) as progress:  # fmt: skip
+        yield WorkProgress(progress)
+
+
 def print_fetch_summary(results: Sequence[SourceResult]) -> None:
     """One row per source; a run where nothing is new prints one quiet line (or nothing with -q).
 
