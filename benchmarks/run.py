@@ -135,10 +135,11 @@ def bench_parsing() -> None:
 
 def synthetic_papers(n: int):
     """n papers from the real abstracts, repeated with new ids where n exceeds them."""
-    from benchmarks.common import load_cs_daily
-
-    base, _ = load_cs_daily()
     from dataclasses import replace
+
+    from benchmarks.common import load_jsonl
+
+    base, _ = load_jsonl()
 
     return [
         replace(base[i % len(base)], id=f"{9000 + i // 100000:04d}.{i % 100000:05d}")
