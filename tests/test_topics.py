@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from papercli.models import Paper
 from papercli.sources.arxiv_rss import parse as parse_rss
@@ -315,3 +317,77 @@ def test_no_match_gives_nothing_and_closest_topics(model: TopicModel) -> None:
     assert near.id == model.assignments[next(m.index for m in model.match(["diffusion"]))] or any(
         "image" in term.lower() or "diffusion" in term.lower() for term in near.terms
     )
+
+
+# Pieces of text that stress the cut at white space: punctuation glued to words, hyphens,
+# characters the word pattern drops, the markers' own characters, and odd white space.
+_PIECES = [
+    "model",
+    "models",
+    "pre",
+    "-",
+    "training",
+    "(e.g.,",
+    "x+y",
+    "a/b",
+    "U.S.",
+    "state-of-the-art",
+    " ",
+    "\n",
+    "\t",
+    "\x1c",
+    "\x1e",
+    "\x1f",
+    "\ue01e",
+    "\ue01f",
+    "\u00a0",
+    ",",
+    ".",
+    "'s",
+    "diffusion-based",
+    "$x$",
+    "https://x.org/a",
+    "LLMs",
+    "–",
+    "—",
+    "é",
+    "3D",
+    "1.5",
+]
+
+
+def _terms_word_by_word(title: str, abstract: str) -> list[str | None]:
+    """What encode_papers must give: every word of the word pattern folded on its own."""
+    from papercli.topics_text import _WORD, fold_compound
+
+    terms: list[str | None] = []
+    for text, marker in ((title, "\x1f"), (abstract, "\x1e")):
+        terms += [t for word in _WORD.findall(clean(text)) for t in fold_compound(word)]
+        terms.append(marker)
+    return terms
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_PIECES), max_size=12).map("".join),
+            st.lists(st.sampled_from(_PIECES), max_size=30).map("".join),
+        ),
+        max_size=4,
+    )
+)
+def test_encode_papers_matches_folding_word_by_word(pairs) -> None:
+    folder = Folder()
+    got = [folder.terms[i] or None for i in folder.encode_papers(pairs).tolist()]
+    want = [t for title, abstract in pairs for t in _terms_word_by_word(title, abstract)]
+    assert got == want
+
+
+def test_encode_papers_on_a_real_feed(fixtures) -> None:
+    papers = parse_rss((fixtures / RSS).read_bytes()).papers[:300]
+    folder = Folder()
+    got = [folder.terms[i] or None for i in folder.encode_papers(
+        (p.title, p.abstract) for p in papers).tolist()]  # fmt: skip
+    want = [t for p in papers for t in _terms_word_by_word(p.title, p.abstract)]
+    assert got == want

@@ -15,6 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from itertools import chain, pairwise
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def _words(text: str) -> frozenset[str]:
@@ -34,6 +38,9 @@ _WORD = re.compile(r"\w+(?:['’\-‐‑]\w+)*|[.,;:!?()\[\]{}\"|/–—\-\x1e\x
 TITLE_END = 1
 PAPER_END = 2
 _MARKERS = {"\x1f": TITLE_END, "\x1e": PAPER_END}
+# What `encode_papers` writes for the markers: characters `str.split` keeps (unlike \x1e and
+# \x1f, which it counts as white space) and `clean` takes out of the papers' own text.
+_SPLIT_MARKERS = {"\ue01f": TITLE_END, "\ue01e": PAPER_END}
 _HYPHENS = re.compile(r"['’]s$|['’]|[\-‐‑]")
 # The few number-led words that name a thing: 2D, 3D, 5G.
 _NUMBER_WORD = re.compile(r"\dd|[456]g")
@@ -181,8 +188,9 @@ def clean(text: str) -> str:
         text = _URL.sub(" ", text)
     if "@" in text:  # an email address, or a handle: no topic words either way
         text = " ".join(word for word in text.split() if "@" not in word)
-    if "\x1e" in text or "\x1f" in text:
-        text = text.replace("\x1e", " ").replace("\x1f", " ")
+    if "\x1e" in text or "\x1f" in text or "\ue01e" in text or "\ue01f" in text:
+        for marker in ("\x1e", "\x1f", "\ue01e", "\ue01f"):
+            text = text.replace(marker, " ")
     return text.lower()
 
 
@@ -236,8 +244,9 @@ class Folder:
         self._ids: dict[str, int] = {term: i for i, term in enumerate(self.terms)}
         self.prefix_ids: set[int] = set()
         self.spelled: list[list[str]] = [[] for _ in self.terms]  # term number -> its words
-        self._folds = _Folds(self)
-        self._folds.update({marker: (i,) for marker, i in _MARKERS.items()})
+        self._pieces = _Pieces(self)
+        for marker, i in {**_MARKERS, **_SPLIT_MARKERS}.items():
+            self._pieces.add(marker, (i,))
 
     def term_id(self, term: str | None) -> int:
         """The number of a term (0 for None), numbering it if it is new."""
@@ -258,19 +267,38 @@ class Folder:
 
     def encode(self, text: str) -> list[int]:
         """The term numbers of `text` in order, 0 where a phrase breaks."""
-        ids = list(chain.from_iterable(map(self._folds.__getitem__, _WORD.findall(clean(text)))))
+        pieces = self._pieces
+        ids = list(
+            chain.from_iterable(map(pieces.ids, map(pieces.__getitem__, clean(text).split())))
+        )
         if not self.prefix_ids.isdisjoint(ids):
             ids = self._join_prefixes(ids)
         return ids
 
-    def encode_papers(self, papers: Iterable[tuple[str, str]]) -> list[int]:
+    def encode_papers(self, papers: Iterable[tuple[str, str]]) -> np.ndarray:
         """The term numbers of many (title, abstract) pairs at once, each title followed by
         TITLE_END and each abstract by PAPER_END. One pass over one string is much faster
-        than a pass per text; prefixes written apart are left for `join` to glue."""
+        than a pass per text; prefixes written apart are left for `join` to glue.
+
+        The text is cut at white space, and each piece ('training,' or 'pre-training') is
+        looked up whole: a corpus repeats its pieces, so the word pattern runs once per
+        distinct piece (`_Folds`) instead of once per word. No word of `_WORD` spans white
+        space, so the terms are the same as `_WORD.findall` over the whole text."""
+        import numpy as np
+
         text = "".join(
-            [f"{clean(title)} \x1f {clean(abstract)} \x1e " for title, abstract in papers]
+            [f"{clean(title)} \ue01f {clean(abstract)} \ue01e " for title, abstract in papers]
         )
-        return list(chain.from_iterable(map(self._folds.__getitem__, _WORD.findall(text))))
+        pieces = self._pieces
+        numbers = np.asarray(list(map(pieces.__getitem__, text.split())), np.int64)
+        # Each piece's run of term numbers, laid end to end (numpy, not a Python loop).
+        starts = np.asarray(pieces.starts, np.int64)[numbers]
+        lengths = np.asarray(pieces.lengths, np.int64)[numbers]
+        ends = np.cumsum(lengths)
+        positions = np.repeat(starts - (ends - lengths), lengths) + np.arange(
+            ends[-1] if len(ends) else 0
+        )
+        return np.asarray(pieces.terms, np.int32)[positions]
 
     def join(self, prefix: int, following: int) -> int:
         """The term of a prefix and the term after it: ('pre', 'training') -> 'pretraining'."""
@@ -298,19 +326,39 @@ class Folder:
         return out
 
 
-class _Folds(dict[str, tuple[int, ...]]):
-    """word -> its term numbers, folding a word the first time it is looked up."""
+class _Pieces(dict[str, int]):
+    """piece of text between white space -> its number, folding a piece the first time it is
+    looked up. Piece i's term numbers are `terms[starts[i] : starts[i] + lengths[i]]`, flat
+    lists so that a whole corpus maps to term numbers with numpy."""
 
     def __init__(self, folder: Folder) -> None:
         super().__init__()
         self._folder = folder
+        self.terms: list[int] = []
+        self.starts: list[int] = []
+        self.lengths: list[int] = []
 
-    def __missing__(self, word: str) -> tuple[int, ...]:
-        ids = tuple(self._folder.term_id(t) for t in fold_compound(word))
-        self[word] = ids
-        if len(ids) == 1 and ids[0] > PAPER_END:
-            self._folder.spelled[ids[0]].append(word)
-        return ids
+    def add(self, piece: str, ids: tuple[int, ...]) -> int:
+        number = self[piece] = len(self.starts)
+        self.starts.append(len(self.terms))
+        self.lengths.append(len(ids))
+        self.terms.extend(ids)
+        return number
+
+    def ids(self, number: int) -> list[int]:
+        start = self.starts[number]
+        return self.terms[start : start + self.lengths[number]]
+
+    def __missing__(self, piece: str) -> int:
+        """A word ('pre-training') or several ('(e.g.,' is four), each word folded once."""
+        words = _WORD.findall(piece)
+        if len(words) == 1 and words[0] == piece:
+            ids = tuple(self._folder.term_id(t) for t in fold_compound(piece))
+            if len(ids) == 1 and ids[0] > PAPER_END:
+                self._folder.spelled[ids[0]].append(piece)
+        else:
+            ids = tuple(chain.from_iterable(self.ids(self[word]) for word in words))
+        return self.add(piece, ids)
 
 
 def ngrams(terms: list[str | None]) -> list[str]:
