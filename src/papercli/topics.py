@@ -80,7 +80,7 @@ class Scale:
     max_features: int  # the commonest terms kept beyond that (bounds SVD time and memory)
     components: int  # LSA dimensions
     neighbors: int  # kNN smoothing before k-means (0: none; it costs n^2, pays off mid-size)
-    n_init: int  # k-means restarts, best inertia kept
+    n_init: int  # k-means restarts, best inertia kept (plain k-means; see _cluster)
 
 
 def scale_for(n: int) -> Scale:
@@ -162,7 +162,7 @@ def _encode(papers: Sequence[Paper], folder: Folder, report: Progress) -> _Strea
     for start in range(0, len(papers), _CHUNK):
         report("reading", start / len(papers))
         chunk = papers[start : start + _CHUNK]
-        ids = np.asarray(folder.encode_papers((p.title, p.abstract) for p in chunk), np.int32)
+        ids = folder.encode_papers((p.title, p.abstract) for p in chunk)
         parts.append(_join_prefixes(ids, folder))
     ids = np.concatenate(parts)
     paper_ends = np.flatnonzero(ids == PAPER_END)
@@ -404,7 +404,9 @@ def _cluster(points: np.ndarray, n_topics: int | None, scale: Scale, seed: int) 
     fine = min(OVERSPLIT * k, n // 2)
     if n < MERGE_FROM * k or fine <= k:
         return _kmeans(points, k, scale.n_init, seed)
-    groups = _kmeans_model(points, fine, scale.n_init, seed)
+    # One k-means run is enough here: the merge evens out where its seeds fell (three runs
+    # gave the same NMI within 0.005 on the RSS and cs-daily sets, in 1.5x the time).
+    groups = _kmeans_model(points, fine, 1, seed)
     sizes = np.bincount(groups.labels_, minlength=fine)
     merged = _merge(_normalize_rows(groups.cluster_centers_), sizes, k)
     return merged[groups.labels_]
