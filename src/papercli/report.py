@@ -79,11 +79,15 @@ class WorkProgress:
     def __init__(self, progress=None) -> None:
         self._progress = progress
         self._task = progress.add_task("loading papers", total=None) if progress else None
+        self._papers = 0
 
     def loaded(self, source: SourceSpec, page: Page) -> None:
-        """A page of a source was read (its papers are not counted until they are all in)."""
+        """A page of a source was read."""
+        self._papers += len(page.papers)
         if self._progress is not None:
-            self._progress.update(self._task, description=f"loading {source.name}")
+            self._progress.update(
+                self._task, description=f"loading {source.name}: {self._papers:,} papers"
+            )
 
     def topics(self, stage: str, done: float) -> None:
         """`build_topics` progress: (stage, share of that stage done)."""
