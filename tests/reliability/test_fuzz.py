@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from papercli.errors import ParseError
 from papercli.models import Page
 from papercli.sources import arxiv_api, arxiv_listing, arxiv_rss, detect, files, hf
 from tests.conftest import EXAMPLES, FIXTURES
+from tests.parse_checks import check_page
 from tests.reliability.support import BROWSE, HF_CORRUPT, HF_ERROR, HF_PAGE, RSS, RSS_DIR
 
 TRUNCATED_2018 = "cs_new_2018-07-20_TRUNCATED_extracted-from-ravoro-arxiv-helper-urls.py.html"
@@ -125,20 +125,6 @@ def mutated(draw, kind: str | None) -> bytes:
             other = draw(st.sampled_from(all_seeds()))
             data = data[:at] + other[draw(st.integers(0, len(other))) :]
     return data
-
-
-def check_page(parse: Callable[..., Page], data: bytes) -> None:
-    """The property: a Page of papers with ids and titles, or this parser's ParseError."""
-    try:
-        page = parse(data)
-    except ParseError as exc:
-        assert str(exc) and "\n" not in str(exc)
-        return
-    assert isinstance(page, Page)
-    for paper in page.papers:
-        assert isinstance(paper.id, str) and paper.id.strip(), paper
-        assert isinstance(paper.title, str) and paper.title.strip(), paper
-        json.dumps(paper.to_dict())  # storable: the store writes these as JSON
 
 
 PARSERS: dict[str, tuple[str, Callable[..., Page]]] = {

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from papercli.errors import ExitCode, ParseError
 from papercli.models import Paper, local_id
 from papercli.sources import files, hf
+from tests.parse_checks import check_page
 
 ABSTRACTS = "abstracts/cs-daily-sample-9940.jsonl.gz"
 SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "hf-daily-papers-jul-31.txt"
@@ -365,21 +366,11 @@ def test_sniff_text_refuses_markup_and_json(fixtures: Path) -> None:
 # --- any input: a Page or a ParseError, never another exception ------------------------------
 
 
-def check_page_or_parse_error(parse, data: bytes) -> None:  # type: ignore[no-untyped-def]
-    try:
-        page = parse(data)
-    except ParseError:
-        return
-    for paper in page.papers:
-        assert isinstance(paper, Paper)
-        assert paper.id and paper.title
-
-
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=3000))
 def test_any_bytes_give_a_page_or_a_parse_error(data: bytes) -> None:
-    check_page_or_parse_error(files.parse_jsonl, data)
-    check_page_or_parse_error(files.parse_text, data)
+    check_page(files.parse_jsonl, data)
+    check_page(files.parse_text, data)
     files.sniff_jsonl(data)
     files.sniff_text(data)
 
@@ -406,13 +397,13 @@ FIELD_VALUES = (
     )
 )
 def test_any_record_gives_a_paper_or_a_parse_error(record: dict) -> None:
-    check_page_or_parse_error(files.parse_jsonl, json.dumps(record).encode())
+    check_page(files.parse_jsonl, json.dumps(record).encode())
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.text(max_size=400), max_size=8))
 def test_any_paragraphs_give_papers_with_ids_and_titles(parts: list[str]) -> None:
-    check_page_or_parse_error(files.parse_text, "\n\n".join(parts).encode())
+    check_page(files.parse_text, "\n\n".join(parts).encode())
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -422,4 +413,4 @@ def test_any_export_field_gives_a_paper_or_a_parse_error(
 ) -> None:
     record = next(files.iter_jsonl(abstract_lines[:1])).to_dict()
     record[name] = value
-    check_page_or_parse_error(files.parse_jsonl, json.dumps(record).encode())
+    check_page(files.parse_jsonl, json.dumps(record).encode())

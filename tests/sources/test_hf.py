@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from papercli.errors import ExitCode, ParseError, UsageError
-from papercli.models import Paper
 from papercli.sources import hf
+from tests.parse_checks import check_page
 
 API = "hf-daily/api"
 PAGE = "hf-daily/html/papers_date-2024-08-01_slbqc.html"
@@ -412,21 +412,11 @@ JSON_VALUES = st.recursive(
 )
 
 
-def check_page_or_parse_error(parse, data: bytes) -> None:  # type: ignore[no-untyped-def]
-    try:
-        page = parse(data)
-    except ParseError:
-        return
-    for paper in page.papers:
-        assert isinstance(paper, Paper)
-        assert paper.id and paper.title
-
-
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000))
 def test_any_bytes_give_a_page_or_a_parse_error(data: bytes) -> None:
-    check_page_or_parse_error(hf.parse_api, data)
-    check_page_or_parse_error(hf.parse_page, data)
+    check_page(hf.parse_api, data)
+    check_page(hf.parse_page, data)
     hf.sniff_api(data)
     hf.sniff_page(data)
 
@@ -434,9 +424,9 @@ def test_any_bytes_give_a_page_or_a_parse_error(data: bytes) -> None:
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(JSON_VALUES)
 def test_any_json_gives_a_page_or_a_parse_error(value: object) -> None:
-    check_page_or_parse_error(hf.parse_api, json.dumps(value).encode())
-    check_page_or_parse_error(hf.parse_api, json.dumps([value]).encode())
-    check_page_or_parse_error(hf.parse_api, json.dumps([{"paper": value}]).encode())
+    check_page(hf.parse_api, json.dumps(value).encode())
+    check_page(hf.parse_api, json.dumps([value]).encode())
+    check_page(hf.parse_api, json.dumps([{"paper": value}]).encode())
     props = json.dumps({"dailyPapers": [value]}).replace("&", "&amp;").replace('"', "&quot;")
     page = f'<div data-target="DailyPapers" data-props="{props}"></div>'.encode()
-    check_page_or_parse_error(hf.parse_page, page)
+    check_page(hf.parse_page, page)
