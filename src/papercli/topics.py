@@ -47,7 +47,7 @@ OVERSPLIT = 3  # k-means groups per topic before merging (see _cluster)
 # Papers per topic from which groups are merged: each of the finer groups then holds 15 or more
 # papers, enough for its centre to be more than noise.
 MERGE_FROM = 50
-MAX_TOPIC_SHARE = 4.0  # merging never makes a topic larger than this many mean topic sizes
+MAX_TOPIC_SHARE = 6.0  # merging never makes a topic larger than this many mean topic sizes
 # A paper that does not name the query still matches when its cosine to the query in the LSA
 # space is at least this, and at least that of the typical paper naming the query.
 SEMANTIC_MIN = 0.35
@@ -408,21 +408,26 @@ def _cluster(points: np.ndarray, n_topics: int | None, scale: Scale, seed: int) 
     # gave the same NMI within 0.005 on the RSS and cs-daily sets, in 1.5x the time).
     groups = _kmeans_model(points, fine, 1, seed)
     sizes = np.bincount(groups.labels_, minlength=fine)
-    merged = _merge(_normalize_rows(groups.cluster_centers_), sizes, k)
+    merged = _merge(groups.cluster_centers_, sizes, k)
     return merged[groups.labels_]
 
 
 def _merge(centres: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
-    """Average-linkage (UPGMA, cosine) agglomeration of unit centres down to k clusters, with
-    two guards for readers: a cluster of fewer than a tenth of the mean topic size joins its
-    nearest neighbour first (no topic of a stray paper or two), and no merge makes a topic of
-    more than MAX_TOPIC_SHARE mean sizes (no catch-all topic). Returns a cluster per centre."""
+    """Average-linkage (UPGMA) agglomeration of groups down to k clusters, from the groups' mean
+    points (not normalised: with unit points the dot product of two means is the mean cosine
+    between the groups' papers, so a tight group is nearer than a diffuse one whose centre points
+    the same way), weighting each group by its papers. Two guards for readers: a cluster of
+    fewer than a tenth of the mean topic size joins its nearest neighbour first (no topic of a
+    stray paper or two), and no merge makes a topic of more than MAX_TOPIC_SHARE mean sizes (no
+    catch-all topic). Returns a cluster per centre.
+
+    Against unit centres merged group by group, on the RSS and cs-daily sets this raised NMI
+    0.461 -> 0.473 and 0.289 -> 0.296 (8 seeds; with MAX_TOPIC_SHARE 6 instead of 4)."""
     import numpy as np
 
     mean_size = sizes.sum() / k
     similarity = (centres @ centres.T).astype(np.float64)
     np.fill_diagonal(similarity, -np.inf)
-    members = np.ones(len(centres))
     papers = sizes.astype(np.float64)
     alive = np.ones(len(centres), dtype=bool)
     cluster = np.arange(len(centres))
@@ -438,13 +443,10 @@ def _merge(centres: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
                 block = np.where(too_big, -np.inf, block)
             a, b = np.unravel_index(np.argmax(block), block.shape)
             i, j = live[a], live[b]
-        joined = (members[i] * similarity[i] + members[j] * similarity[j]) / (
-            members[i] + members[j]
-        )
+        joined = (papers[i] * similarity[i] + papers[j] * similarity[j]) / (papers[i] + papers[j])
         similarity[i, :] = similarity[:, i] = joined
         similarity[j, :] = similarity[:, j] = -np.inf
         similarity[i, i] = -np.inf
-        members[i] += members[j]
         papers[i] += papers[j]
         alive[j] = False
         cluster[cluster == j] = i
