@@ -12,8 +12,6 @@ Papers keep `url=None`: their abstract page is arXiv's; `paper_url` gives the Hu
 
 from __future__ import annotations
 
-import bisect
-import html
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -37,16 +35,6 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _DATE_IN_PATH = re.compile(r"/papers/date/(\d{4}-\d{2}-\d{2})")
 _HF_DIV = re.compile(rb"data-target\s*=\s*[\"']DailyPapers[\"']")
 _MARKER = re.compile(r"data-target\s*=\s*[\"']DailyPapers[\"']")
-_DIV_START = re.compile(r"<div\b", re.IGNORECASE)
-# How many `<div` before the marker may be tried: more than one only when an attribute value
-# before data-target holds a literal "<div".
-_TAG_TRIES = 20
-# A whole start tag, attribute by attribute, so a '>' inside a quoted value does not end it.
-_DIV_TAG = re.compile(
-    r"""<div\b((?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?)*)\s*/?>""",
-    re.IGNORECASE,
-)
-_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 
 
 def paper_url(paper_id: str, base_url: str = "https://huggingface.co") -> str:
@@ -271,46 +259,30 @@ def parse_page(data: bytes, *, url: str | None = None) -> Page:
 def _daily_papers_props(text: str) -> dict[str, Any]:
     """The decoded `data-props` of the element with `data-target="DailyPapers"`.
 
-    Only the start tags around each marker are read, so a big page costs one regex scan.
+    BeautifulSoup (on lxml) reads the page, building only the elements that carry a
+    data-target, so attribute order, quoting, case and a '>' inside the props do not matter.
     """
-    starts: list[int] | None = None
-    for marker in _MARKER.finditer(text):
-        if starts is None:
-            starts = [match.start() for match in _DIV_START.finditer(text)]
-        attrs = _enclosing_div(text, starts, marker.start())
-        if attrs is None or attrs.get("data-target") != "DailyPapers":
-            continue
-        try:
-            props = json.loads(attrs.get("data-props", ""))
-        except (ValueError, RecursionError) as exc:
-            raise ParseError(
-                f"{PAGE_SOURCE}: the DailyPapers data is not readable JSON ({exc})",
-                hint="the page may be cut short: save it again",
-            ) from exc
-        if isinstance(props, dict):
-            return props
+    if _MARKER.search(text) is not None:
+        from bs4 import BeautifulSoup, SoupStrainer
+
+        strainer = SoupStrainer(attrs={"data-target": True})
+        for element in BeautifulSoup(text, "lxml", parse_only=strainer).find_all(True):
+            if element.get("data-target") != "DailyPapers":
+                continue
+            raw = element.get("data-props")
+            try:
+                props = json.loads(raw if isinstance(raw, str) else "")
+            except (ValueError, RecursionError) as exc:
+                raise ParseError(
+                    f"{PAGE_SOURCE}: the DailyPapers data is not readable JSON ({exc})",
+                    hint="the page may be cut short: save it again",
+                ) from exc
+            if isinstance(props, dict):
+                return props
     raise ParseError(
         f'{PAGE_SOURCE}: no Daily Papers data (data-target="DailyPapers") in this page',
         hint="save the whole page again, or use the API (papercli fetch hf)",
     )
-
-
-def _enclosing_div(text: str, starts: list[int], position: int) -> dict[str, str] | None:
-    """The attributes of the `<div ...>` start tag that spans `position`, if one does."""
-    before = bisect.bisect_left(starts, position)
-    for start in reversed(starts[max(0, before - _TAG_TRIES) : before]):
-        match = _DIV_TAG.match(text, start)
-        if match and match.end() > position:
-            return _attributes(match[1])
-    return None
-
-
-def _attributes(tag_body: str) -> dict[str, str]:
-    attrs: dict[str, str] = {}
-    for match in _ATTR.finditer(tag_body):
-        value = next((group for group in match.groups()[1:] if group is not None), "")
-        attrs.setdefault(match[1].lower(), html.unescape(value))
-    return attrs
 
 
 # --- items, shared by both -------------------------------------------------------------------
