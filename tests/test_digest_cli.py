@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
+import venv
 import zipfile
 from pathlib import Path
 
@@ -135,24 +137,43 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal():
 
 @pytest.mark.slow
 def test_templates_ship_inside_the_wheel(tmp_path):
-    """Build the wheel, unpack it as pip would install it, and render from it alone."""
+    """Build the wheel, install it in a fresh virtualenv, and render a digest with it there.
+
+    The new venv borrows this one's dependencies through a .pth line (no download), but papercli
+    itself, its templates included, comes only from the wheel.
+    """
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
         check=True,
     )
     (wheel,) = tmp_path.glob("papercli-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "papercli/templates/digest.html.j2" in names
-    site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
-    code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import papercli, papercli.render as r\n"
-        "assert papercli.__file__.startswith(sys.argv[1]), papercli.__file__\n"
-        "from papercli.cli import main\n"
-        "main(['digest', sys.argv[2], '-t', 'diffusion', '-f', 'html'])"
-    )
+    assert "papercli/templates/digest.html.j2" in zipfile.ZipFile(wheel).namelist()
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
+         str(wheel)],
+        check=True,
+    )  # fmt: skip
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     done = subprocess.run(
-        [sys.executable, "-c", code, str(site), SEED], capture_output=True, text=True, cwd=tmp_path
+        [str(env_dir / "bin" / "papercli"), "digest", SEED, "-t", "diffusion", "-f", "html"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PAPERCLI_HOME": str(tmp_path / "home")},
     )
     assert done.returncode == 0, done.stderr
     assert "<!doctype html>" in done.stdout.lower()
+    where = subprocess.run(
+        [str(python), "-c", "import papercli; print(papercli.__file__)"],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert where.startswith(str(site)), where
