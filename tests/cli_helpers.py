@@ -18,7 +18,7 @@ class Result:
     err: str
 
 
-def run_cli(*args: str, terminal: bool = False) -> Result:
+def run_cli(*args: str, terminal: bool = False, width: int = 200) -> Result:
     """`papercli ARGS...` in this process, with stdout/stderr captured as plain text.
 
     `terminal=True` makes stderr look like a terminal, so progress bars are drawn.
@@ -26,9 +26,13 @@ def run_cli(*args: str, terminal: bool = False) -> Result:
     out, err = io.StringIO(), io.StringIO()
     saved = console.out, console.err, console.quiet
     console.use_consoles(
-        Console(width=200, no_color=True, highlight=False, soft_wrap=True),
+        Console(width=width, no_color=True, highlight=False, soft_wrap=True),
         Console(
-            stderr=True, width=200, no_color=True, highlight=False, force_terminal=terminal or None
+            stderr=True,
+            width=width,
+            no_color=True,
+            highlight=False,
+            force_terminal=terminal or None,
         ),
     )
     cli.state.__init__()  # type: ignore[misc]

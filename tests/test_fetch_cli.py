@@ -116,6 +116,23 @@ def test_one_failing_source_does_not_stop_the_others(upstream, fixtures, papercl
     assert (ok["source"], ok["ok"], ok["fetched"]) == ("arxiv-rss:cs.CL", True, 1504)
 
 
+def test_tables_in_80_columns_keep_source_names_whole(upstream, fixtures, papercli_home):
+    """A cron log is 80 columns: sources that differ only at the end must still read apart."""
+    for cat in ("astro-ph.GA", "astro-ph.SR"):
+        upstream.expect_request(f"/list/{cat}/new").respond_with_data(
+            (fixtures / BROWSE / f"{cat}_new.html").read_bytes(), content_type="text/html"
+        )
+    upstream.expect_request("/list/astro-ph.XX/new").respond_with_data("", status=404)
+    fetched = run_cli("fetch", "arxiv", "astro-ph.GA", "astro-ph.SR", "astro-ph.XX", width=80)
+    assert fetched.code == ExitCode.NETWORK
+    status = run_cli("status", width=80)
+    for text in (fetched.err, status.out):
+        for cat in ("astro-ph.GA", "astro-ph.SR", "astro-ph.XX"):
+            assert f"arxiv-listing:{cat}/new " in text, text
+    error_lines = [line for line in status.out.splitlines() if "404 Not Found" in line]
+    assert len(error_lines) == 1 and error_lines[0].startswith("arxiv-listing:astro-ph.XX/new: ")
+
+
 def test_server_error_then_success(upstream, fixtures):
     body = (fixtures / "hf-daily/api/daily_papers_date-2024-05-27.json").read_bytes()
     upstream.expect_ordered_request("/api/daily_papers").respond_with_data("oops", status=500)

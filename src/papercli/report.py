@@ -132,11 +132,13 @@ def print_fetch_summary(results: Sequence[SourceResult]) -> None:
     if console.quiet and all(r.ok and r.new == 0 and r.updated == 0 for r in results):
         return
     table = Table(title=None, box=None, pad_edge=False)
-    for name in ("source", "fetched", "new", "updated", "unchanged", "status"):
-        table.add_column(name, justify="left" if name in ("source", "status") else "right")
+    _source_column(table, [r.source for r in results])
+    for name in ("fetched", "new", "updated", "unchanged"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("status")
     for r in results:
         if r.error:
-            state = "failed (see below)"
+            state = "failed"  # the error line follows the table
         elif r.fetched == 0:
             state = "nothing announced"
         else:
@@ -144,6 +146,13 @@ def print_fetch_summary(results: Sequence[SourceResult]) -> None:
         row = (r.source, r.fetched, r.new, r.updated, r.unchanged, state)
         table.add_row(*map(cell, row))
     console.err.print(table)
+
+
+def _source_column(table, sources: Sequence[str]) -> None:
+    """The source column, never cut: 'arxiv-listing:astro-ph.GA/new' and '.SR/new' must differ
+    even in a cron log's 80 columns (the other columns wrap instead)."""
+    width = max([len("source"), *map(len, sources)])
+    table.add_column("source", no_wrap=True, min_width=width)
 
 
 def print_topics(papers: Sequence[Paper], model: TopicModel, top: int = 3) -> None:
@@ -203,11 +212,13 @@ def print_status(settings: Settings, store: Store, *, as_json: bool) -> None:
         console.out.print("no fetch yet: run `papercli fetch`", markup=False)
         return
     table = Table(box=None, pad_edge=False)
-    for name in ("source", "last fetch", "http", "fetched", "new", "result"):
-        table.add_column(name)
+    _source_column(table, [e.source for e in last])
+    for name in ("last fetch", "http", "fetched", "new"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("result")
     for e in last:
         if e.error:
-            result = f"failed: {e.error}"
+            result = "failed"  # the error follows the table
         elif not e.fetched:
             result = "nothing announced"
         else:
@@ -215,3 +226,8 @@ def print_status(settings: Settings, store: Store, *, as_json: bool) -> None:
         row = (e.source, e.finished_at[:16], e.status or "-", e.fetched, e.new, result)
         table.add_row(*map(cell, row))
     console.out.print(table)
+    for e in last:
+        if e.error:
+            # Whole, on a line of its own: a message folded into a table column is unreadable.
+            message = e.error if e.error.startswith(e.source) else f"{e.source}: {e.error}"
+            console.out.print(cell(message), soft_wrap=True)

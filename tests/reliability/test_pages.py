@@ -370,7 +370,7 @@ def test_a_broken_page_fails_alone(case: Case, upstream, papercli_home):
 
     line = expected_line(case, upstream)
     assert_one_error(result, case.code, line)
-    assert summary_row(result.err, case.source) == f"{case.source} 0 0 0 0 failed (see below)"
+    assert summary_row(result.err, case.source) == f"{case.source} 0 0 0 0 failed"
     assert summary_row(result.err, GOOD_SOURCE) == f"{GOOD_SOURCE} 16 16 0 0 ok"
     assert_store_kept(before, case.source)
     assert_logged_failure(case.source, line)
@@ -463,7 +463,7 @@ def test_a_listing_announcing_more_than_it_yields(upstream, papercli_home):
     )
     assert_one_error(result, ExitCode.PARSE, line)
     assert asked == [0, 94]
-    assert summary_row(result.err, LISTING) == f"{LISTING} 94 94 0 0 failed (see below)"
+    assert summary_row(result.err, LISTING) == f"{LISTING} 94 94 0 0 failed"
     assert len(stored("--source", LISTING)) == 94
     assert len(stored("--source", GOOD_SOURCE)) == GOOD_COUNT
     assert_logged_failure(LISTING, line)
