@@ -19,7 +19,7 @@ from werkzeug import Request
 from werkzeug import Response as WerkzeugResponse
 
 from papercli.errors import ExitCode, NetworkError
-from papercli.http import FetchRecord, HttpClient, parse_retry_after
+from papercli.http import RETRY_HINT, FetchRecord, HttpClient, parse_retry_after
 from papercli.settings import FetchSettings
 
 RSS = "arxiv-rss/jmmeus-aioarxiv-2024-11-28/"
@@ -273,6 +273,27 @@ def test_a_closed_port_is_connection_refused(cache):
         client.get(url)
     assert str(err.value).startswith(f"127.0.0.1:{port} refused the connection for {url}; ")
     assert client.history[0].status == 0
+
+
+def test_an_unreachable_host_is_not_tried_again_in_the_same_run(cache):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    with HttpClient(fast(retries=2), cache) as client:
+        with pytest.raises(NetworkError, match="refused the connection"):
+            client.get(f"{base}/list/cs.LG/new")
+        with pytest.raises(NetworkError) as err:
+            client.get(f"{base}/list/cs.CV/new")
+        with pytest.raises(NetworkError, match="refused the connection"):
+            client.get(f"http://localhost:{port}/rss/cs.CL")  # another host name
+    first, second, third = client.history
+    assert (first.attempts, second.attempts) == (3, 0)  # the second source sent nothing
+    assert third.attempts == 1  # offline, most likely: no retries for a second host
+    assert str(err.value) == (
+        f"127.0.0.1:{port} could not be reached earlier in this run (127.0.0.1:{port} refused "
+        f"the connection); did not try {base}/list/cs.CV/new; {RETRY_HINT}"
+    )
 
 
 # --- size and completeness ---------------------------------------------------------------------

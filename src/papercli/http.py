@@ -8,7 +8,10 @@ Every byte papercli reads from the network passes through `HttpClient.get`. The 
 - Retries: 429, 5xx, connection errors, timeouts and bodies cut short are retried at most
   `retries` times, waiting `backoff * 2**n` seconds (capped at `MAX_BACKOFF`) or what the server's
   `Retry-After` asks (seconds or HTTP-date). A server asking for more than `max_retry_after`
-  seconds is not waited for: the error says when to try again.
+  seconds is not waited for: the error says when to try again. A host that gave no answer at
+  all (DNS, refused, timed out) after every retry is not tried again in the same run, and once
+  one host is unreachable, another that gives no answer is not retried: an offline machine says
+  so after one round of retries instead of one per source.
 - Conditional GET: each 200 body is cached on disk with its ETag/Last-Modified; the next request
   sends If-None-Match/If-Modified-Since and a 304 is answered from the cache (status 304,
   `from_cache=True`). With `offline` the network is never touched: the cache answers (status 200,
@@ -93,9 +96,10 @@ class _Answer:
 class _Transient(Exception):
     """A failure worth retrying; carries the error to raise when retries run out."""
 
-    def __init__(self, error: NetworkError) -> None:
+    def __init__(self, error: NetworkError, *, unreachable: bool = False) -> None:
         super().__init__(str(error))
         self.error = error
+        self.unreachable = unreachable  # no answer at all: DNS, refused, timed out, no route
 
 
 def host_of(url: str) -> str:
@@ -227,6 +231,9 @@ class HttpClient:
         } - {""}
         self._attempts = 0
         self._last_status = 0
+        # Hosts that could not be reached at all (DNS, refused, timed out) after every retry:
+        # later requests to them in this run fail at once instead of waiting the retries again.
+        self._unreachable: dict[str, str] = {}
 
     def __enter__(self) -> HttpClient:
         return self
@@ -357,13 +364,21 @@ class HttpClient:
         self, url: str, headers: Mapping[str, str], accept_statuses: Collection[int]
     ) -> _Answer:
         settings = self.settings
+        host = host_of(url)
+        if host in self._unreachable:
+            raise NetworkError(
+                f"{host} could not be reached earlier in this run ({self._unreachable[host]}); "
+                f"did not try {url}",
+                hint=RETRY_HINT,
+            )
         for attempt in range(settings.retries + 1):
             self._wait_turn(url)
             self._attempts += 1
+            unreachable = False
             try:
                 answer = self._send_once(url, headers, accept_statuses)
             except _Transient as exc:
-                failure, delay = exc.error, None
+                failure, delay, unreachable = exc.error, None, exc.unreachable
             else:
                 if not _retryable(answer.status) or answer.status in accept_statuses:
                     return answer
@@ -376,7 +391,11 @@ class HttpClient:
                         f" s) for {url}",
                         hint=f"try again after {_clock(delay)}",
                     )
-            if attempt == settings.retries:
+            # With another host already unreachable this run, the machine is likely offline:
+            # one attempt is enough to say so.
+            if attempt == settings.retries or (unreachable and self._unreachable):
+                if unreachable:
+                    self._unreachable[host] = failure.message.split(" for ", 1)[0]
                 raise failure
             if delay is None:
                 delay = min(settings.backoff * 2**attempt, MAX_BACKOFF)
@@ -490,7 +509,7 @@ class HttpClient:
             what = f"the TLS handshake with {host} failed for {url}"
         else:
             what = f"cannot connect to {host} for {url} ({type(exc).__name__})"
-        return _Transient(NetworkError(what, hint=RETRY_HINT))
+        return _Transient(NetworkError(what, hint=RETRY_HINT), unreachable=True)
 
     def _session_(self) -> requests.Session:
         if self._session is None:
