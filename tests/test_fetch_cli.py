@@ -44,7 +44,7 @@ def test_fetch_arxiv_reads_every_page(upstream, fixtures):
     assert result.code == 0, result.err
     assert asked == [0, 25, 50, 75]
     (summary,) = json.loads(result.out)
-    assert summary["source"] == "arxiv-listing:astro-ph/new"
+    assert summary["source"] == "arxiv:astro-ph"
     assert (summary["pages"], summary["fetched"], summary["new"]) == (4, 97, 97)
     assert summary["ok"] is True
 
@@ -59,7 +59,7 @@ def test_fetch_arxiv_reads_every_page(upstream, fixtures):
         "id", "version", "title", "authors", "abstract", "categories", "primary_category",
         "published", "first_seen", "sources", "upvotes", "url",
     }  # fmt: skip
-    assert all(r["sources"] == ["arxiv-listing:astro-ph/new"] for r in rows)
+    assert all(r["sources"] == ["arxiv:astro-ph"] for r in rows)
 
 
 def test_fetch_hf_day_then_status(upstream, fixtures):
@@ -95,11 +95,11 @@ def test_page_that_is_not_a_listing_fails_naming_the_source(upstream, fixtures):
     upstream.expect_request("/list/cs.LG/new").respond_with_data(body, content_type="text/html")
     result = run_cli("fetch", "arxiv", "cs.LG")
     assert result.code == ExitCode.PARSE
-    assert result.err.startswith("Error: arxiv-listing:cs.LG/new: ")
+    assert result.err.startswith("Error: arxiv:cs.LG: ")
     assert "Traceback" not in result.err
     status = json.loads(run_cli("status", "--json").out)
     assert status["papers"] == 0
-    assert "arxiv-listing:cs.LG/new" in status["sources"][0]["error"]
+    assert "arxiv:cs.LG" in status["sources"][0]["error"]
 
 
 def test_one_failing_source_does_not_stop_the_others(upstream, fixtures, papercli_home):
@@ -112,8 +112,8 @@ def test_one_failing_source_does_not_stop_the_others(upstream, fixtures, papercl
     result = run_cli("fetch", "--json")
     assert result.code == ExitCode.NETWORK
     failed, ok = json.loads(result.out)
-    assert (failed["source"], failed["ok"]) == ("arxiv-listing:cs.LG/new", False)
-    assert (ok["source"], ok["ok"], ok["fetched"]) == ("arxiv-rss:cs.CL", True, 1504)
+    assert (failed["source"], failed["ok"]) == ("arxiv:cs.LG", False)
+    assert (ok["source"], ok["ok"], ok["fetched"]) == ("rss:cs.CL", True, 1504)
 
 
 def test_tables_in_80_columns_keep_source_names_whole(upstream, fixtures, papercli_home):
@@ -128,9 +128,9 @@ def test_tables_in_80_columns_keep_source_names_whole(upstream, fixtures, paperc
     status = run_cli("status", width=80)
     for text in (fetched.err, status.out):
         for cat in ("astro-ph.GA", "astro-ph.SR", "astro-ph.XX"):
-            assert f"arxiv-listing:{cat}/new " in text, text
+            assert f"arxiv:{cat} " in text, text
     error_lines = [line for line in status.out.splitlines() if "404 Not Found" in line]
-    assert len(error_lines) == 1 and error_lines[0].startswith("arxiv-listing:astro-ph.XX/new: ")
+    assert len(error_lines) == 1 and error_lines[0].startswith("arxiv:astro-ph.XX: ")
 
 
 def test_server_error_then_success(upstream, fixtures):
@@ -150,7 +150,7 @@ def test_saved_files_are_recognised_by_content(fixtures, tmp_path):
     result = run_cli("fetch", str(renamed), "--json")
     assert result.code == 0, result.err
     (summary,) = json.loads(result.out)
-    assert (summary["source"], summary["new"]) == ("file:listing.txt", 16)
+    assert (summary["source"], summary["new"]) == (str(renamed), 16)
 
 
 def test_missing_file_is_a_usage_error(tmp_path):

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from papercli import store as store_module
 from papercli.errors import StoreError, UsageError
 from papercli.models import Page, Paper
 from papercli.store import (
@@ -115,12 +116,12 @@ def raw_rows(path: Path) -> list[tuple[Any, ...]]:
 def test_a_new_store_is_created_with_its_folders_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "a" / "b" / "papers.db"
     with Store(path) as store:
-        assert store.schema_version == len(MIGRATIONS) == 3
+        assert store.schema_version == len(MIGRATIONS)
         assert store.count() == 0
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert conn.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
-    assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+    assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
     conn.close()
 
 
@@ -134,7 +135,7 @@ def test_reopening_a_current_store_keeps_its_data(tmp_path: Path, fixtures: Path
         store.upsert_page("hf", page(hf_papers(fixtures)), fetched_at=T1)
     with Store(path) as store:
         assert store.count() == 16
-        assert store.schema_version == 3
+        assert store.schema_version == len(MIGRATIONS)
 
 
 def _foreign_sqlite(path: Path) -> None:
@@ -173,7 +174,7 @@ def _other_app_id(path: Path) -> None:
         (lambda p, f: p.write_bytes((f / CS_SAMPLE).read_bytes()), "not an SQLite database"),
         (lambda p, f: _foreign_sqlite(p), "another application's SQLite database"),
         (lambda p, f: _other_app_id(p), "another application's SQLite database"),
-        (_newer_store, "written by a newer papercli (schema 99; this one knows up to 3)"),
+        (_newer_store, f"newer papercli (schema 99; this one knows up to {len(MIGRATIONS)})"),
         (_truncated_store, "is damaged"),
     ],
     ids=["text", "gzip", "other-app", "other-app-id", "newer-schema", "truncated"],
@@ -198,7 +199,7 @@ def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
     path = tmp_path / "papers.db"
     path.touch()
     with Store(path) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == len(MIGRATIONS)
 
 
 def test_a_directory_is_refused(tmp_path: Path) -> None:
@@ -221,7 +222,7 @@ def test_an_older_schema_is_migrated_and_its_data_kept(tmp_path: Path, fixtures:
     conn.close()
 
     with Store(path) as store:
-        assert store.schema_version == 3
+        assert store.schema_version == len(MIGRATIONS)
         kept = store.get("2408.00714")
         assert kept is not None
         assert (kept.title, kept.sources, kept.first_seen) == (sam2.title, ["hf"], T1)
@@ -241,7 +242,7 @@ def test_migrations_run_once(tmp_path: Path) -> None:
     Store(path).close()
     conn = sqlite3.connect(path, isolation_level=None)
     migrate(conn, path)  # a second run finds nothing to do (CREATE TABLE would fail otherwise)
-    assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+    assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
     conn.close()
 
 
@@ -580,3 +581,35 @@ def test_two_processes_writing_at_once(tmp_path: Path, fixtures: Path) -> None:
         both = {p.id for p in store.papers(source="a")} & {p.id for p in store.papers(source="b")}
         assert both == ids_a & ids_b
         assert len(store.papers(source="a")) == len(ids_a)
+
+
+def test_a_store_of_an_earlier_papercli_gets_the_one_source_names(
+    tmp_path: Path, fixtures: Path
+) -> None:
+    hf = hf_papers(fixtures)
+    path = tmp_path / "papers.db"
+    old_names = {
+        "arxiv-listing:cs.CV/new": "arxiv:cs.CV",
+        "arxiv-listing:cs.CV/recent": "arxiv:cs.CV/recent",
+        "arxiv-rss:cs.CL+cs.AI": "rss:cs.CL+cs.AI",
+        "arxiv-api:ti:diffusion": "api:ti:diffusion",
+        "url:https://arxiv.org/list/cs.CV/new": "https://arxiv.org/list/cs.CV/new",
+        "file:saved.html": "saved.html",
+        "hf:2024-08-02": "hf:2024-08-02",
+    }
+    with Store(path) as store:
+        for number, old in enumerate(old_names):
+            store.upsert_page(old, page(hf[number : number + 2]), fetched_at=T1)
+            store.log_fetch(old, url=None, status=200, counts=UpsertCounts(2, 2, 0, 0),
+                            error=None, started_at=T1, finished_at=T2)  # fmt: skip
+    version = MIGRATIONS.index(store_module.m004_one_source_name)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.close()
+
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.source_names() == sorted(old_names.values())
+        assert [e.source for e in store.last_fetches()] == sorted(old_names.values())
+        # hf[1] was under both arxiv-listing names: one row each, renamed, none lost.
+        assert store.get(hf[1].id).sources == ["arxiv:cs.CV", "arxiv:cs.CV/recent"]

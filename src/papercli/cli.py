@@ -163,18 +163,20 @@ def _store(settings: Settings) -> Store:
 def fetch(
     ctx: typer.Context,
     args: list[str] = typer.Argument(
-        None, metavar="[hf | arxiv CAT... | rss CATS | api QUERY | PATH_OR_URL...]"
+        None, metavar="[SOURCE | arxiv CAT... | rss CATS | api QUERY | PATH_OR_URL]"
     ),
-    date: str = typer.Option(None, "--date", help="hf: the day, YYYY-MM-DD."),
+    date: str = typer.Option(None, "--date", help="hf: the day: YYYY-MM-DD, today, yesterday."),
     week: str = typer.Option(None, "--week", help="hf: the week, YYYY-Www."),
     month: str = typer.Option(None, "--month", help="hf: the month, YYYY-MM."),
     listing: str = typer.Option("new", "--listing", help="arxiv: new, recent or pastweek."),
-    max_results: int = typer.Option(100, "--max", help="api: at most this many results."),
+    max_results: int = typer.Option(None, "--max", help="api: at most this many [default: 100]."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
 ) -> None:
     """Fetch listings into the local store, then summarise per source.
 
-    Without arguments, fetches the `sources` listed in the config file.
+    A SOURCE is named the same everywhere (here, in the config, the store and JSON): hf,
+    hf:2024-08-01, arxiv:cs.LG (the /new listing), arxiv:cs.LG/recent, rss:cs.CL+cs.AI,
+    api:ti:diffusion, a path or a URL. Without arguments, fetches the config file's `sources`.
     An empty listing (weekend, holiday) is not an error.
 
     Example: papercli fetch arxiv cs.LG --listing new
@@ -231,6 +233,8 @@ def _load_papers(
         return fetching.read_papers(specs, settings, on_page=on_page)
     with _store(settings) as store:
         cutoff = parse_since(since) if since else None
+        if source is not None:
+            source = fetching.source_filter(source, store.source_names())
         return store.papers(since=cutoff, source=source), None
 
 
@@ -359,7 +363,7 @@ def topics(
 def papers(
     ctx: typer.Context,
     since: str = typer.Option(None, "--since", help="First seen since 1d, 7d or a DATE."),
-    source: str = typer.Option(None, "--source", help="Only this source, e.g. hf, arxiv-listing."),
+    source: str = typer.Option(None, "--source", help="Only this source (or prefix): hf, arxiv..."),
     limit: int = typer.Option(None, "--limit", help="At most N papers."),
     as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
 ) -> None:
@@ -369,10 +373,13 @@ def papers(
     """
     env: Environment = ctx.obj
     from papercli.digest import parse_since
+    from papercli.fetch import source_filter
     from papercli.report import PAPER_FIELDS, print_papers
 
     settings = _settings()
     with _store(settings) as store:
+        if source is not None:
+            source = source_filter(source, store.source_names())
         found = store.papers(
             since=parse_since(since) if since else None, source=source, limit=limit
         )
@@ -390,9 +397,12 @@ def papers(
 @app.command()
 def status(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="JSON (every source) instead of a table."),
+    show_all: bool = typer.Option(False, "--all", help="Every source, not only the last 20."),
 ) -> None:
     """Show the store and the last fetch of each source (ok, nothing announced, or failed).
+
+    The table shows the 20 sources fetched most recently, saved files by their file name.
 
     Example: papercli status
     """
@@ -401,7 +411,7 @@ def status(
 
     settings = _settings()
     with _store(settings) as store:
-        print_status(env, settings, store, as_json=as_json)
+        print_status(env, settings, store, as_json=as_json, show_all=show_all)
 
 
 # --- scheduled digests ---------------------------------------------------------------------------

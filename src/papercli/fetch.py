@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from papercli.errors import PapercliError
+from papercli.errors import PapercliError, UsageError
 from papercli.models import Page, Paper
 from papercli.sources.base import SourceSpec, spec
 
@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 
 
 def parse_spec(text: str) -> SourceSpec:
-    """A source as written in the config file's `sources` list or on the command line.
+    """A source's one name, as written in the config file, on the command line or in the store.
 
-    'hf' -> hf today; 'hf:2024-08-01' -> that day; 'arxiv:cs.LG' -> /list/cs.LG/new;
-    'arxiv:cs.LG/recent'; 'rss:cs.CL+cs.AI'; 'api:ti:diffusion'; 'https://...' -> that URL;
-    anything else is a path to a saved file.
+    'hf' -> Hugging Face's latest day; 'hf:2024-08-01' -> that day; 'arxiv:cs.LG' -> the
+    /list/cs.LG/new listing; 'arxiv:cs.LG/recent'; 'rss:cs.CL+cs.AI'; 'api:ti:diffusion';
+    'https://...' -> that URL; anything else is a path to a saved file. The earlier spellings
+    ('arxiv-listing:cs.LG/new', 'arxiv-rss:...', 'arxiv-api:...', 'url:...', 'file:...') are
+    read too.
     """
     from papercli.sources import registry, web
 
@@ -42,16 +44,74 @@ def parse_spec(text: str) -> SourceSpec:
     return spec("file", text)
 
 
-def specs_from_args(args: Sequence[str], **options: Any) -> list[SourceSpec]:
-    """The `papercli fetch` arguments: `hf`, `arxiv CAT`, `rss CATS`, `api QUERY`, or paths/URLs."""
+def is_source_name(text: str) -> bool:
+    """Does `text` start a source of its own on the `fetch` command line (rather than being a
+    category or query word of the one before)? 'hf', 'arxiv', 'rss:cs.AI', URLs: yes;
+    'cs.LG', 'ti:diffusion': no."""
     from papercli.sources import registry, web
 
-    if not args:
-        return []
-    head, rest = args[0], list(args[1:])
-    if head in ("hf", "arxiv", "rss", "api"):
-        return registry.source(head).from_args(rest, options)
-    return [spec("url", a) if a.startswith(web.SCHEMES) else spec("file", a) for a in args]
+    prefix, colon, _ = text.partition(":")
+    return text.startswith(web.SCHEMES) or (
+        registry.find(prefix) is not None and (bool(colon) or prefix in ARG_FORMS)
+    )
+
+
+# The sources that have a `papercli fetch PREFIX ARGS...` form.
+ARG_FORMS = ("hf", "arxiv", "rss", "api")
+
+
+def specs_from_args(args: Sequence[str], **options: Any) -> list[SourceSpec]:
+    """The `papercli fetch` arguments, in any mix of the forms:
+
+    `hf`, `arxiv CAT...`, `rss CATS`, `api QUERY` (the words up to the next source are its
+    arguments), any source name (`arxiv:cs.LG`, `hf:2024-08-01`, ...), paths and URLs.
+    `fetch hf arxiv:cs.LG x.html` -> [hf, arxiv:cs.LG, x.html].
+    """
+    from papercli.sources import registry
+
+    specs: list[SourceSpec] = []
+    i = 0
+    while i < len(args):
+        head = args[i]
+        if head in ARG_FORMS:
+            end = i + 1
+            while end < len(args) and not is_source_name(args[end]):
+                end += 1
+            specs += registry.source(head).from_args(args[i + 1 : end], options)
+            i = end
+            continue
+        found = parse_spec(head)
+        if found.kind == "api" and options.get("max") is not None:
+            found = spec("api", found.target, **{**found.opts, "max": options["max"]})
+        specs.append(found)
+        i += 1
+    return specs
+
+
+def source_filter(value: str, stored: Sequence[str]) -> str:
+    """The prefix of stored source names that `--source VALUE` selects.
+
+    'arxiv' -> 'arxiv' (every listing); 'arxiv-rss' -> 'rss' (an earlier spelling);
+    'arxiv-listing:cs.LG/new' -> 'arxiv:cs.LG'; 'saved.html' -> its absolute path. Raises
+    UsageError, listing the known names, for a value that is no source's name and that no
+    stored source name starts with.
+    """
+    from papercli.sources import registry
+
+    source = registry.find(value)
+    if source is not None:
+        return source.prefix
+    if any(name.startswith(value) for name in stored):
+        return value
+    found = parse_spec(value)
+    if found.kind != "file" or any(name.startswith(found.name) for name in stored):
+        return found.name
+    known = ", ".join(registry.prefixes()[:4])
+    in_store = f"; in this store: {', '.join(stored)}" if stored else ""
+    raise UsageError(
+        f"unknown source {value!r}",
+        hint=f"use a name such as {known}, or a name or prefix of a stored source{in_store}",
+    )
 
 
 # --- pages -------------------------------------------------------------------------------------

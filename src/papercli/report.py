@@ -120,21 +120,20 @@ def work_progress(env: Environment) -> Iterator[WorkProgress]:
 
 
 def print_fetch_summary(env: Environment, results: Sequence[SourceResult]) -> None:
-    """One row per source; a run where nothing is new prints one quiet line (or nothing with -q).
+    """One row per source on stderr; a run where nothing is new prints one line instead.
 
-    When every source failed there is nothing to tabulate: the error line says it all.
+    With -q nothing: the summary is a diagnostic, not data (`--json` is the data). When every
+    source failed there is nothing to tabulate: the error line says it all.
     """
     from rich.table import Table
 
-    if not any(r.ok for r in results):
+    if env.quiet or not any(r.ok for r in results):
         return
     if all(r.ok and r.fetched == 0 for r in results):
         env.info("no new papers announced")
         return
-    if env.quiet and all(r.ok and r.new == 0 and r.updated == 0 for r in results):
-        return
     table = Table(title=None, box=None, pad_edge=False)
-    _source_column(table, [r.source for r in results])
+    _source_column(table, [short_name(r.source) for r in results])
     for name in ("fetched", "new", "updated", "unchanged"):
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("status")
@@ -145,16 +144,30 @@ def print_fetch_summary(env: Environment, results: Sequence[SourceResult]) -> No
             state = "nothing announced"
         else:
             state = "ok (cached)" if r.from_cache else "ok"
-        row = (r.source, r.fetched, r.new, r.updated, r.unchanged, state)
+        row = (short_name(r.source), r.fetched, r.new, r.updated, r.unchanged, state)
         table.add_row(*map(cell, row))
     env.err.print(table)
 
 
 def _source_column(table, sources: Sequence[str]) -> None:
-    """The source column, never cut: 'arxiv-listing:astro-ph.GA/new' and '.SR/new' must differ
-    even in a cron log's 80 columns (the other columns wrap instead)."""
+    """The source column: names up to 40 characters are never cut ('arxiv:astro-ph.GA' and
+    '.SR' must differ even in a cron log's 80 columns; the other columns wrap instead); a
+    longer one (a URL) folds onto the next line rather than squeezing the table."""
     width = max([len("source"), *map(len, sources)])
-    table.add_column("source", no_wrap=True, min_width=width)
+    table.add_column("source", min_width=min(width, SOURCE_WIDTH), overflow="fold")
+
+
+SOURCE_WIDTH = 40
+
+
+def short_name(name: str) -> str:
+    """A source name as the tables show it: a saved file by its file name, the rest whole.
+
+    `short_name("/home/me/pages/cs.LG_new.html")` -> 'cs.LG_new.html'; `short_name("hf")` -> 'hf'.
+    """
+    from pathlib import PurePath
+
+    return PurePath(name).name if name.startswith("/") else name
 
 
 def print_topics(
@@ -199,7 +212,14 @@ def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     env.out.print(table)
 
 
-def print_status(env: Environment, settings: Settings, store: Store, *, as_json: bool) -> None:
+STATUS_ROWS = 20  # the sources `status` shows without --all: the most recently fetched
+
+
+def print_status(
+    env: Environment, settings: Settings, store: Store, *, as_json: bool, show_all: bool = False
+) -> None:
+    """The store and the latest fetch of each source: a table of the STATUS_ROWS sources fetched
+    most recently (all with `show_all`), by name; JSON always lists every source."""
     last = store.last_fetches()
     if as_json:
         data = {
@@ -215,22 +235,29 @@ def print_status(env: Environment, settings: Settings, store: Store, *, as_json:
     if not last:
         env.out.print("no fetch yet: run `papercli fetch`", markup=False)
         return
+    shown = last
+    if not show_all:
+        recent = sorted(last, key=lambda e: (e.finished_at, e.source), reverse=True)
+        shown = sorted(recent[:STATUS_ROWS], key=lambda e: e.source)
     table = Table(box=None, pad_edge=False)
-    _source_column(table, [e.source for e in last])
+    _source_column(table, [short_name(e.source) for e in shown])
     for name in ("last fetch", "http", "fetched", "new"):
         table.add_column(name, no_wrap=True)
     table.add_column("result")
-    for e in last:
+    for e in shown:
         if e.error:
             result = "failed"  # the error follows the table
         elif not e.fetched:
             result = "nothing announced"
         else:
             result = "ok"
-        row = (e.source, e.finished_at[:16], e.status or "-", e.fetched, e.new, result)
+        row = (short_name(e.source), e.finished_at[:16], e.status or "-", e.fetched, e.new, result)
         table.add_row(*map(cell, row))
     env.out.print(table)
-    for e in last:
+    if len(shown) < len(last):
+        hidden = len(last) - len(shown)
+        env.out.print(f"({hidden} sources fetched earlier: `papercli status --all`)", markup=False)
+    for e in shown:
         if e.error:
             # Whole, on a line of its own: a message folded into a table column is unreadable.
             message = e.error if e.error.startswith(e.source) else f"{e.source}: {e.error}"

@@ -136,6 +136,32 @@ def m003_deliveries(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_one_source_name(conn: sqlite3.Connection) -> None:
+    """Source names as papercli writes them everywhere since: 'arxiv-listing:cs.LG/new' ->
+    'arxiv:cs.LG', 'arxiv-listing:cs.LG/recent' -> 'arxiv:cs.LG/recent', 'arxiv-rss:X' ->
+    'rss:X', 'arxiv-api:Q' -> 'api:Q', 'url:U' -> 'U', 'file:NAME' -> 'NAME'."""
+
+    def renamed(old: str) -> str:
+        prefix, _, rest = old.partition(":")
+        if prefix == "arxiv-listing":
+            return "arxiv:" + (rest[: -len("/new")] if rest.endswith("/new") else rest)
+        new_prefix = {"arxiv-rss": "rss:", "arxiv-api": "api:", "url": "", "file": ""}
+        return new_prefix[prefix] + rest if prefix in new_prefix and rest else old
+
+    for (old,) in conn.execute("SELECT DISTINCT source FROM paper_sources").fetchall():
+        if renamed(old) != old:
+            # A paper already listed under the new name keeps that row (OR IGNORE).
+            conn.execute(
+                "UPDATE OR IGNORE paper_sources SET source = ? WHERE source = ?",
+                (renamed(old), old),
+            )
+            conn.execute("DELETE FROM paper_sources WHERE source = ?", (old,))
+    for (old,) in conn.execute("SELECT DISTINCT source FROM fetch_log").fetchall():
+        if renamed(old) != old:
+            conn.execute("UPDATE fetch_log SET source = ? WHERE source = ?", (renamed(old), old))
+
+
 def now() -> str:
     """The current time as papercli stores it, e.g. '2024-08-02T09:30:00Z'."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -694,6 +720,14 @@ class Store:
                     int(from_cache),
                 ),
             )
+
+    def source_names(self) -> list[str]:
+        """Every source name papers or fetches are stored under, sorted."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT source FROM paper_sources UNION SELECT source FROM fetch_log ORDER BY 1"
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def fetch_log(self, limit: int = 50) -> list[FetchLogEntry]:
         """The latest `limit` fetches, newest first."""

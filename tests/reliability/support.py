@@ -31,7 +31,7 @@ API_DIR = FIXTURES / "arxiv-api" / "2026"
 API_BODY = API_DIR / "q_testing_s0_m100_cfe7536492ca.body.xml"  # 100 entries of 214,881
 API_ERROR = API_DIR / "id_abc_s0_m100_b79c8dcf6bc3.body.xml"  # HTTP 400, an Error entry
 
-GOOD_SOURCE = "arxiv-listing:q-fin/new"
+GOOD_SOURCE = "arxiv:q-fin"
 GOOD_COUNT = 16
 BASELINE_SOURCE = "file:math.AG_new.html"
 

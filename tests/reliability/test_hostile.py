@@ -199,4 +199,4 @@ def test_an_error_line_carries_no_terminal_escapes(httpserver, monkeypatch):
     result = run_cli("fetch", "arxiv", "math.AG")
     assert result.code == 5
     assert "\x1b" not in result.err and "\x07" not in result.err
-    assert result.err.startswith("Error: arxiv-listing:math.AG/new: arXiv listing: entry [2J ]8;;")
+    assert result.err.startswith("Error: arxiv:math.AG: arXiv listing: entry [2J ]8;;")

@@ -36,7 +36,7 @@ from tests.reliability.support import (
 )
 from tests.smtp_server import free_port
 
-LISTING = "arxiv-listing:astro-ph/new"
+LISTING = "arxiv:astro-ph"
 LISTING_PATH = "/list/astro-ph/new?skip=0&show=2000"
 HF = "hf:2024-08-02"
 HF_PATH = "/api/daily_papers?date=2024-08-02&p=0&limit=50"
@@ -330,7 +330,7 @@ def test_a_body_cut_short_every_time(papercli_home, monkeypatch, upstream):
     )
     assert "Traceback" not in result.err
     assert stored() == before
-    assert status()["by_source"]["arxiv-rss:cs.LG"]["ok"] is True
+    assert status()["by_source"]["rss:cs.LG"]["ok"] is True
     # A torn body is never cached: offline there is nothing to answer from.
     monkeypatch.setenv("PAPERCLI_ARXIV_URL", base)
     offline = run_cli("--offline", "fetch", "arxiv", "astro-ph")

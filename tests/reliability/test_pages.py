@@ -44,7 +44,7 @@ from tests.reliability.support import (
     write_sources,
 )
 
-LISTING = "arxiv-listing:astro-ph/new"
+LISTING = "arxiv:astro-ph"
 TRUNCATED_HINT = (
     "the page may be truncated: fetch it again; if this persists, the page layout may have "
     "changed: papercli may need an update"
@@ -95,12 +95,12 @@ def hf_case(name: str, body: Callable[[], bytes], line: str, **kw) -> Case:
 
 def rss_case(name: str, body: Callable[[], bytes], line: str, **kw) -> Case:
     kw.setdefault("content_type", "application/rss+xml")
-    return Case(name, "rss:cs.LG", "arxiv-rss:cs.LG", "/rss/cs.LG", body, line, **kw)
+    return Case(name, "rss:cs.LG", "rss:cs.LG", "/rss/cs.LG", body, line, **kw)
 
 
 def api_case(name: str, body: Callable[[], bytes], line: str, **kw) -> Case:
     kw.setdefault("content_type", "application/atom+xml")
-    return Case(name, "api:all:testing", "arxiv-api:all:testing", "/api/query", body, line, **kw)
+    return Case(name, "api:all:testing", "api:all:testing", "/api/query", body, line, **kw)
 
 
 def listing() -> bytes:
@@ -121,8 +121,8 @@ def api_body() -> bytes:
 
 L = f"{LISTING}: arXiv listing: "
 H = "hf:2024-08-02: Hugging Face API: "
-R = "arxiv-rss:cs.LG: arXiv RSS feed {base}/rss/cs.LG: "
-A = f"arxiv-api:all:testing: arXiv API ({API_URL}): "
+R = "rss:cs.LG: arXiv RSS feed {base}/rss/cs.LG: "
+A = f"api:all:testing: arXiv API ({API_URL}): "
 
 CASES = [
     # --- arXiv listing ---------------------------------------------------------------------
@@ -265,7 +265,7 @@ CASES = [
     rss_case(
         "rss-error-feed",
         lambda: RSS_ERROR.read_bytes(),
-        "arxiv-rss:cs.LG: arXiv RSS feed {base}/rss/cs.LG: Bad archive 'astroph'. Valid archive "
+        "rss:cs.LG: arXiv RSS feed {base}/rss/cs.LG: Bad archive 'astroph'. Valid archive "
         "names are: astro-ph, cond-mat, cs, econ, eess, gr-qc, hep-ex, hep-lat, hep-ph, hep-th, "
         "math, math-ph, nlin, nucl-ex, nucl-th, physics, q-bio, q-fin, quant-ph, stat, test; "
         "check the category names (e.g. cs.LG+cs.AI; see https://arxiv.org/category_taxonomy)",
@@ -328,7 +328,7 @@ CASES = [
     api_case(
         "api-error-entry-400",
         lambda: API_ERROR.read_bytes(),
-        "arxiv-api:all:testing: arXiv API: incorrect id format for abc; fix the query (see "
+        "api:all:testing: arXiv API: incorrect id format for abc; fix the query (see "
         "https://info.arxiv.org/help/api/user-manual.html)",
         status=400,
     ),
@@ -392,7 +392,7 @@ def test_entity_payloads_never_reach_the_store_or_the_network(upstream, papercli
     assert_one_error(
         result,
         ExitCode.PARSE,
-        f"arxiv-rss:cs.LG: arXiv RSS feed {base}/rss/cs.LG: the XML refers to an external DTD "
+        f"rss:cs.LG: arXiv RSS feed {base}/rss/cs.LG: the XML refers to an external DTD "
         f"({base}/evil.dtd), which papercli will not load; check where this file or URL came "
         "from",
     )
@@ -508,7 +508,7 @@ def test_the_real_truncated_old_layout_page(upstream, fixtures):
     assert_one_error(
         result,
         ExitCode.PARSE,
-        "arxiv-listing:cs/new: arXiv listing: "
+        "arxiv:cs: arXiv listing: "
         f"{base}/list/cs/new?skip=87&show=2000 repeated entries already read instead of the next "
         "page; try again later; arXiv may be updating the listing",
     )
@@ -531,7 +531,7 @@ def test_duplicated_ids_are_stored_once(upstream, papercli_home):
     counts = {name: (r["fetched"], r["new"], r["unchanged"]) for name, r in summary.items()}
     assert counts == {
         LISTING: (98, 97, 1),
-        "arxiv-rss:cs.LG": (1505, 1504, 1),
+        "rss:cs.LG": (1505, 1504, 1),
         "hf:2024-08-02": (18, 16, 2),
     }
     rows = stored()
@@ -598,7 +598,7 @@ def test_a_saved_corrupt_file_is_refused_by_content(fixtures):
     assert_one_error(
         result,
         ExitCode.PARSE,
-        f"file:{HF_CORRUPT.name}: {HF_CORRUPT}: not a page papercli can read (expected an arXiv "
+        f"{HF_CORRUPT}: not a page papercli can read (expected an arXiv "
         "listing, RSS or API response, a Hugging Face Daily Papers page or API response, JSON "
         "lines or a text page)",
     )

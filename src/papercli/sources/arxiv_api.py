@@ -255,7 +255,7 @@ class ArxivApi:
         return spec("api", rest)
 
     def name(self, source: SourceSpec) -> str:
-        return f"{KIND}:{source.target}"
+        return f"api:{source.target}"
 
     def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
         if not args:

@@ -540,7 +540,9 @@ class ArxivListing:
         return spec("arxiv", category, listing=listing or "new")
 
     def name(self, source: SourceSpec) -> str:
-        return f"{KIND}:{source.target}/{source.opts.get('listing', 'new')}"
+        """'arxiv:cs.LG' for the /new listing, 'arxiv:cs.LG/recent' for the others."""
+        listing = source.opts.get("listing", "new")
+        return f"arxiv:{source.target}" if listing == "new" else f"arxiv:{source.target}/{listing}"
 
     def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
         if not args:

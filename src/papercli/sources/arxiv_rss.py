@@ -348,7 +348,7 @@ class ArxivRss:
         return spec("rss", rest)
 
     def name(self, source: SourceSpec) -> str:
-        return f"{KIND}:{source.target}"
+        return f"rss:{source.target}"
 
     def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
         if not args:

@@ -484,7 +484,8 @@ class SavedFile:
         return spec("file", rest)
 
     def name(self, source: SourceSpec) -> str:
-        return f"file:{Path(source.target).name}"
+        """The absolute path, so the same file has one name from any directory."""
+        return str(Path(source.target).expanduser().absolute())
 
     def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
         return [spec("file", arg) for arg in args]

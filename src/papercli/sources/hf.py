@@ -128,6 +128,20 @@ def _check_when(
     return given
 
 
+def relative_day(text: str, today: Date | None = None) -> str:
+    """'today' and 'yesterday' as ISO dates (local time); any other text as it is.
+
+    `relative_day("yesterday", Date(2024, 8, 1))` -> '2024-07-31'.
+    """
+    from datetime import timedelta
+
+    offsets = {"today": 0, "yesterday": 1}
+    if text.strip().lower() not in offsets:
+        return text
+    day = (today or Date.today()) - timedelta(days=offsets[text.strip().lower()])
+    return day.isoformat()
+
+
 def _valid_when(name: str, value: str) -> bool:
     """Well formed and on the calendar: '2024-02-30' and '2021-W53' are not."""
     pattern = {"date": _ISO_DATE, "week": _WEEK, "month": _MONTH}[name]
@@ -434,6 +448,7 @@ class HuggingFace:
         if args:
             raise UsageError(f"`fetch hf` takes no arguments (got {args[0]!r}); use --date/--week")
         date, week, month = (options.get(key) for key in ("date", "week", "month"))
+        date = relative_day(date) if date else date
         _check_when(date=date, week=week, month=month)
         return [spec("hf", date=date, week=week, month=month)]
 

@@ -30,7 +30,7 @@ class AnyUrl:
         return spec("url", rest)
 
     def name(self, source: SourceSpec) -> str:
-        return f"url:{source.target}"
+        return source.target
 
     def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
         return [self.parse_name(arg) for arg in args]
