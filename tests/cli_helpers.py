@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from papercli import cli, console
+from papercli import cli
+from papercli.console import Environment
 
 
 @dataclass
@@ -24,21 +25,16 @@ def run_cli(*args: str, terminal: bool = False, width: int = 200) -> Result:
     `terminal=True` makes stderr look like a terminal, so progress bars are drawn.
     """
     out, err = io.StringIO(), io.StringIO()
-    saved = console.out, console.err, console.quiet
-    console.use_consoles(
-        Console(width=width, no_color=True, highlight=False, soft_wrap=True),
-        Console(
-            stderr=True,
-            width=width,
-            no_color=True,
-            highlight=False,
-            force_terminal=terminal or None,
-        ),
-    )
-    cli.state.__init__()  # type: ignore[misc]
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            code = cli.run(list(args))
-    finally:
-        console.out, console.err, console.quiet = saved
+    with redirect_stdout(out), redirect_stderr(err):
+        env = Environment(
+            stdout=Console(width=width, no_color=True, highlight=False, soft_wrap=True),
+            stderr=Console(
+                stderr=True,
+                width=width,
+                no_color=True,
+                highlight=False,
+                force_terminal=terminal or None,
+            ),
+        )
+        code = cli.run(list(args), env=env)
     return Result(int(code), out.getvalue(), err.getvalue())

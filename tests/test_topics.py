@@ -1,4 +1,4 @@
-"""papercli.topics and topics_text on the real seed page and the real arXiv RSS capture."""
+"""papercli.topics (and its text folding) on the real seed page and the real arXiv RSS capture."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from papercli.models import Paper
 from papercli.sources.arxiv_rss import parse as parse_rss
 from papercli.sources.files import parse_jsonl, parse_text
 from papercli.topics import Match, TopicModel, acronyms, build_topics
-from papercli.topics_text import STOP_WORDS, Folder, clean, fold_word, phrase
+from papercli.topics.text import STOP_WORDS, Folder, clean, fold_word, phrase
 
 from .conftest import EXAMPLES
 
@@ -358,7 +358,7 @@ _PIECES = [
 
 def _terms_word_by_word(title: str, abstract: str) -> list[str | None]:
     """What encode_papers must give: every word of the word pattern folded on its own."""
-    from papercli.topics_text import _WORD, fold_compound
+    from papercli.topics.text import _WORD, fold_compound
 
     terms: list[str | None] = []
     for text, marker in ((title, "\x1f"), (abstract, "\x1e")):

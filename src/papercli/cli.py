@@ -9,22 +9,92 @@ from __future__ import annotations
 
 import sys
 import traceback as tb
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from typer.core import TyperGroup
 
 from papercli import __version__, console
-from papercli.errors import ExitCode, PapercliError, UsageError
+from papercli.console import Environment
+from papercli.errors import ExitCode, Interrupted, PapercliError, UsageError
 
 if TYPE_CHECKING:
     from papercli.settings import Settings
     from papercli.store import Store
 
+# The root options that may also follow the command: `papercli fetch hf --offline -q`.
+GLOBAL_OPTIONS = ("db", "config", "quiet", "offline", "traceback")
+
+
+class GlobalOptionsGroup(TyperGroup):
+    """A command group that moves its global options written after a command to before it."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, ctx, args))
+
+    def invoke(self, ctx):
+        # Typer would turn Ctrl-C into a silent exit 130; papercli says so in its one line.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Interrupted("interrupted") from exc
+
+
+def hoist_global_options(group, ctx, args: list[str]) -> list[str]:
+    """`fetch hf --db x.db -q` -> `--db x.db -q fetch hf`; a command's own option of the same
+    name, an option's value and anything after `--` are left where they are."""
+    globals_ = {
+        name: param for param in group.params if param.name in GLOBAL_OPTIONS for name in param.opts
+    }
+    front, i = [], 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        param = globals_.get(args[i].split("=", 1)[0])
+        takes_value = param is not None and not param.is_flag and "=" not in args[i]
+        i += 2 if takes_value else 1
+    if i >= len(args) or args[i] == "--":
+        return args
+    command = group.get_command(ctx, args[i])
+    if command is None:
+        return args
+    own = _options_of(command)
+    tail: list[str] = []
+    rest = args[i + 1 :]
+    j = 0
+    while j < len(rest):
+        token = rest[j]
+        if token == "--":
+            tail += rest[j:]
+            break
+        name = token.split("=", 1)[0]
+        if name in globals_ and name not in own:
+            takes_value = not globals_[name].is_flag and "=" not in token
+            front += rest[j : j + 2] if takes_value else [token]
+            j += 2 if takes_value else 1
+            continue
+        tail.append(token)
+        if name in own and own[name] and "=" not in token and j + 1 < len(rest):
+            tail.append(rest[j + 1])
+            j += 1
+        j += 1
+    return [*args[:i], *front, args[i], *tail]
+
+
+def _options_of(command) -> dict[str, bool]:
+    """Option name -> takes a value, for a command (and every command of a group)."""
+    found: dict[str, bool] = {}
+    for param in getattr(command, "params", []):
+        if getattr(param, "param_type_name", "") == "option":
+            for name in param.opts:
+                found[name] = not param.is_flag and not param.count
+    for sub in getattr(command, "commands", {}).values():
+        found.update(_options_of(sub))
+    return found
+
+
 app = typer.Typer(
+    cls=GlobalOptionsGroup,
     no_args_is_help=True,
-    add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -33,25 +103,16 @@ config_app = typer.Typer(no_args_is_help=True, help="Write the config file or sh
 app.add_typer(config_app, name="config")
 
 
-@dataclass
-class Globals:
-    db: Path | None = None
-    config: Path | None = None
-    traceback: bool = False
-    offline: bool | None = None
-
-
-state = Globals()
-
-
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        console.out.print(f"papercli {__version__}")
+        env = ctx.obj if isinstance(ctx.obj, Environment) else console.current()
+        env.out.print(f"papercli {__version__}")
         raise typer.Exit()
 
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: Path = typer.Option(None, "--db", help="SQLite store to use [default: in the app dir]."),
     config: Path = typer.Option(None, "--config", help="Config file [default: in the app dir]."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only data and errors."),
@@ -69,15 +130,24 @@ def root(
 
     Example: papercli digest examples/hf-daily-papers-jul-31.txt --topic diffusion
     """
-    state.db, state.config, state.traceback = db, config, traceback
-    state.offline = True if offline else None
-    console.quiet = quiet
+    env: Environment = ctx.obj
+    env = ctx.ensure_object(Environment)
+    env.db, env.config, env.quiet, env.traceback = db, config, quiet, traceback
+    env.offline = True if offline else None
+    ctx.with_resource(console.using(env))
+
+
+def _env() -> Environment:
+    """The Environment of the command running (Typer's `ctx.obj`)."""
+    return console.current()
 
 
 def _settings() -> Settings:
+    """The settings of the command running: its global options > environment > config file."""
     from papercli.settings import load_settings
 
-    return load_settings(db=state.db, config_path=state.config, offline=state.offline)
+    env = console.current()
+    return load_settings(db=env.db, config_path=env.config, offline=env.offline)
 
 
 def _store(settings: Settings) -> Store:
@@ -91,6 +161,7 @@ def _store(settings: Settings) -> Store:
 
 @app.command()
 def fetch(
+    ctx: typer.Context,
     args: list[str] = typer.Argument(
         None, metavar="[hf | arxiv CAT... | rss CATS | api QUERY | PATH_OR_URL...]"
     ),
@@ -108,6 +179,7 @@ def fetch(
 
     Example: papercli fetch arxiv cs.LG --listing new
     """
+    env: Environment = ctx.obj
     from papercli import fetch as fetching
     from papercli.report import fetch_progress, print_fetch_summary
 
@@ -122,24 +194,24 @@ def fetch(
             "nothing to fetch: name a source or list `sources` in the config file",
             hint="e.g. `papercli fetch hf`, or `papercli config init` and edit it",
         )
-    with _store(settings) as store, fetch_progress(len(specs)) as on_page:
+    with _store(settings) as store, fetch_progress(env, len(specs)) as on_page:
         results = fetching.fetch_into_store(specs, settings, store, on_page=on_page)
     if as_json:
         import json
 
-        console.out.print_json(json.dumps([r.to_dict() for r in results]))
+        env.out.print_json(json.dumps([r.to_dict() for r in results]))
     else:
-        print_fetch_summary(results)
-    _exit_on_failures(results)
+        print_fetch_summary(env, results)
+    _exit_on_failures(env, results)
 
 
-def _exit_on_failures(results) -> None:
+def _exit_on_failures(env: Environment, results) -> None:
     """One error line per failed source; the exit code is the first failure's."""
     failed = [r.error for r in results if r.error]
     if len(failed) == 1:
         raise failed[0]
     for error in failed:
-        console.error(str(error))
+        env.error(str(error))
     if failed:
         raise typer.Exit(failed[0].exit_code)
 
@@ -164,6 +236,7 @@ def _load_papers(
 
 @app.command()
 def digest(
+    ctx: typer.Context,
     inputs: list[str] = typer.Argument(None, metavar="[INPUT]...", help="Files or URLs to read."),
     topic: list[str] = typer.Option(
         None, "--topic", "-t", help="Keep papers on this (repeatable)."
@@ -205,6 +278,7 @@ def digest(
 
     Example: papercli digest examples/hf-daily-papers-jul-31.txt --topic diffusion
     """
+    env: Environment = ctx.obj
     from papercli.deliver import output_path, write_atomic
     from papercli.digest import EMAIL_MAX_PAPERS, build_digest, parse_announce, parse_n_topics
     from papercli.render import EXTENSIONS, format_for, output_name, render
@@ -212,10 +286,10 @@ def digest(
 
     settings = _settings()
     fmt = format_for(fmt, output)
-    with work_progress() as bar:
+    with work_progress(env) as bar:
         papers, page_date = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:
-            console.info("no papers to digest: fetch some first, or widen --since/--source")
+            env.info("no papers to digest: fetch some first, or widen --since/--source")
             return
         result = build_digest(
             papers,
@@ -232,48 +306,49 @@ def digest(
             progress=bar.topics,
         )
     if email_to:
-        _email_digest(settings, result, email_to, dry_run=dry_run, output=output)
+        _email_digest(env, settings, result, email_to, dry_run=dry_run, output=output)
         return
     text = render(result, fmt, template=template, template_dirs=settings.template_dirs)
     if output:
         name = output_name(result)
         path = output_path(output, date=result.date, name=name, ext=EXTENSIONS[fmt])
         write_atomic(path, text)
-        console.info(f"wrote {len(result.entries)} papers in {len(result.topics)} topics to {path}")
-    elif fmt == "md" and template is None and console.out.is_terminal:
+        env.info(f"wrote {len(result.entries)} papers in {len(result.topics)} topics to {path}")
+    elif fmt == "md" and template is None and env.out.is_terminal:
         from rich.markdown import Markdown
 
-        console.out.print(Markdown(text, hyperlinks=True))
+        env.out.print(Markdown(text, hyperlinks=True))
     else:
-        console.out.file.write(text)
-        console.out.file.flush()
+        env.write(text)
 
 
-def _email_digest(settings: Settings, result, to: list[str], *, dry_run: bool, output) -> None:
+def _email_digest(
+    env: Environment, settings: Settings, result, to: list[str], *, dry_run: bool, output
+) -> None:
     from papercli.deliver import eml_bytes
     from papercli.runner import email_digest
 
     msg = email_digest(settings, result, to, dry_run=dry_run)
     if dry_run:
-        _write_eml(eml_bytes(msg), output)
+        _write_eml(env, eml_bytes(msg), output)
     else:
-        console.info(f"sent {len(result.entries)} papers to {', '.join(to)}")
+        env.info(f"sent {len(result.entries)} papers to {', '.join(to)}")
 
 
-def _write_eml(data: bytes, output: str | None) -> None:
+def _write_eml(env: Environment, data: bytes, output: str | None) -> None:
     """A --dry-run message to a file, or to stdout (an .eml is 7-bit clean: headers are encoded
     and the parts quoted-printable or base64)."""
     from papercli.deliver import write_atomic
 
     if output:
-        console.info(f"wrote {write_atomic(Path(output), data)}")
+        env.info(f"wrote {write_atomic(Path(output), data)}")
     else:
-        console.out.file.write(data.decode("ascii", errors="replace"))
-        console.out.file.flush()
+        env.write(data.decode("ascii", errors="replace"))
 
 
 @app.command()
 def topics(
+    ctx: typer.Context,
     inputs: list[str] = typer.Argument(None, metavar="[INPUT]...", help="Files or URLs to read."),
     n_topics: str = typer.Option("auto", "--topics", help="Number of topics, or auto."),
     since: str = typer.Option(None, "--since", help="Store: first seen since 1d, 7d or a DATE."),
@@ -284,22 +359,23 @@ def topics(
 
     Example: papercli topics examples/hf-daily-papers-jul-31.txt --topics 8
     """
+    env: Environment = ctx.obj
     from papercli.digest import parse_n_topics
     from papercli.report import print_topics, topics_json_lines, work_progress
     from papercli.topics import build_topics
 
     settings = _settings()
-    with work_progress() as bar:
+    with work_progress(env) as bar:
         papers, _ = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:
-            console.info("no papers: fetch some first, or name a file")
+            env.info("no papers: fetch some first, or name a file")
             return
         model = build_topics(papers, parse_n_topics(n_topics), progress=bar.topics)
     if as_json:
         for line in topics_json_lines(papers, model):
-            console.out.file.write(line + "\n")
+            env.out.file.write(line + "\n")
     else:
-        print_topics(papers, model)
+        print_topics(env, papers, model)
 
 
 # --- the store ------------------------------------------------------------------------------------
@@ -307,6 +383,7 @@ def topics(
 
 @app.command()
 def papers(
+    ctx: typer.Context,
     since: str = typer.Option(None, "--since", help="First seen since 1d, 7d or a DATE."),
     source: str = typer.Option(None, "--source", help="Only this source, e.g. hf, arxiv-listing."),
     limit: int = typer.Option(None, "--limit", help="At most N papers."),
@@ -316,6 +393,7 @@ def papers(
 
     Example: papercli papers --since 1d --json
     """
+    env: Environment = ctx.obj
     from papercli.digest import parse_since
     from papercli.report import PAPER_FIELDS, print_papers
 
@@ -330,24 +408,26 @@ def papers(
         for paper in found:
             data = paper.to_dict()
             line = json.dumps({k: data[k] for k in PAPER_FIELDS}, ensure_ascii=False)
-            console.out.file.write(line + "\n")
+            env.out.file.write(line + "\n")
     else:
-        print_papers(found)
+        print_papers(env, found)
 
 
 @app.command()
 def status(
+    ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
     """Show the store and the last fetch of each source (ok, nothing announced, or failed).
 
     Example: papercli status
     """
+    env: Environment = ctx.obj
     from papercli.report import print_status
 
     settings = _settings()
     with _store(settings) as store:
-        print_status(settings, store, as_json=as_json)
+        print_status(env, settings, store, as_json=as_json)
 
 
 # --- scheduled digests ---------------------------------------------------------------------------
@@ -355,6 +435,7 @@ def status(
 
 @app.command("run")
 def run_digest(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="A digest defined as [digest.NAME] in the config."),
     no_fetch: bool = typer.Option(False, "--no-fetch", help="Use the store as it is."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Write the .eml; send and mark nothing."),
@@ -366,6 +447,7 @@ def run_digest(
 
     Example: papercli run diffusion
     """
+    env: Environment = ctx.obj
     from papercli.deliver import eml_bytes
     from papercli.runner import report, run_named_digest
 
@@ -373,29 +455,31 @@ def run_digest(
     result, messages = run_named_digest(settings, name, fetch=not no_fetch, dry_run=dry_run)
     if dry_run:
         for msg in messages:
-            _write_eml(eml_bytes(msg), output)
+            _write_eml(env, eml_bytes(msg), output)
         if not messages:
-            console.info(f"{name}: nothing new to send")
+            env.info(f"{name}: nothing new to send")
         return
     report(result)
-    _exit_on_failures(result.fetched)
+    _exit_on_failures(env, result.fetched)
 
 
 @app.command()
 def send(
+    ctx: typer.Context,
     retry: bool = typer.Option(False, "--retry", help="Send the messages waiting in the outbox."),
 ) -> None:
     """Send the digests that could not be sent before (kept in the outbox).
 
     Example: papercli send --retry
     """
+    env: Environment = ctx.obj
     from papercli.errors import DeliveryError
     from papercli.runner import retry_outbox
 
     if not retry:
         raise UsageError("nothing to do", hint="`papercli send --retry` sends the outbox")
     result = retry_outbox(_settings())
-    console.info(f"outbox: sent {len(result.sent)}, still waiting {len(result.failed)}")
+    env.info(f"outbox: sent {len(result.sent)}, still waiting {len(result.failed)}")
     if result.failed:
         raise DeliveryError(
             f"{len(result.failed)} message(s) could not be sent: {result.errors[0]}",
@@ -405,6 +489,7 @@ def send(
 
 @app.command()
 def schedule(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="A digest defined as [digest.NAME] in the config."),
     at: str = typer.Option("07:30", "--at", help="Time of day, HH:MM (local time)."),
     weekdays: bool = typer.Option(False, "--weekdays", help="Monday to Friday only."),
@@ -414,6 +499,7 @@ def schedule(
 
     Example: papercli schedule diffusion --at 07:30 --weekdays --install
     """
+    env: Environment = ctx.obj
     from papercli.runner import DigestConfig
     from papercli.schedule import cron_line, home_for_cron, install
 
@@ -430,8 +516,8 @@ def schedule(
     (settings.home / "logs").mkdir(parents=True, exist_ok=True)
     if install_it:
         changed = install(line, name)
-        console.info("crontab updated" if changed else "crontab already has this line")
-    console.out.print(line, markup=False, soft_wrap=True)
+        env.info("crontab updated" if changed else "crontab already has this line")
+    env.out.print(line, markup=False, soft_wrap=True)
 
 
 # --- config ---------------------------------------------------------------------------------------
@@ -439,26 +525,29 @@ def schedule(
 
 @config_app.command("init")
 def config_init(
+    ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="Overwrite an existing config file."),
 ) -> None:
     """Write a commented config file to start from.
 
     Example: papercli config init && $EDITOR "$(papercli config path)"
     """
+    env: Environment = ctx.obj
     from papercli.configfile import write_default_config
 
     settings = _settings()
     path = write_default_config(settings.config_path, force=force)
-    console.info(f"wrote {path}")
+    env.info(f"wrote {path}")
 
 
 @config_app.command("path")
-def config_path() -> None:
+def config_path(ctx: typer.Context) -> None:
     """Print where the config file is (whether or not it exists).
 
     Example: papercli config path
     """
-    console.out.print(str(_settings().config_path), markup=False)
+    env: Environment = ctx.obj
+    env.out.print(str(_settings().config_path), markup=False)
 
 
 # --- entry point ----------------------------------------------------------------------------------
@@ -468,28 +557,31 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run(argv))
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI and return the exit code; every error ends here as one line on stderr.
+
+    `env` holds the consoles and receives the global options (tests pass their own).
 
     Typer reports bad command lines itself (exit 2); papercli's own errors and bugs come out of
     it as exceptions and are turned into one line here.
     """
+    env = env if env is not None else Environment()
     try:
-        app(args=argv, prog_name="papercli")
+        app(args=argv, prog_name="papercli", obj=env)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else ExitCode.BUG
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        return 130
+    except KeyboardInterrupt:  # outside a command (while parsing the command line)
+        env.error("interrupted")
+        return ExitCode.INTERRUPTED
     except PapercliError as exc:
-        if state.traceback:
-            console.err.print(tb.format_exc(), markup=False)
-        console.error(str(exc))
+        if env.traceback:
+            env.err.print(tb.format_exc(), markup=False)
+        env.error(str(exc))
         return exc.exit_code
     except Exception as exc:
-        if state.traceback:
-            console.err.print(tb.format_exc(), markup=False)
-        console.error(
+        if env.traceback:
+            env.err.print(tb.format_exc(), markup=False)
+        env.error(
             f"unexpected {type(exc).__name__}: {exc} "
             "(this is a bug: run again with --traceback and report it)"
         )

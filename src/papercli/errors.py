@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     NO_MATCH = 7  # the --topic queries matched no paper
     DELIVERY = 8  # the digest could not be written or sent (kept in the outbox)
     LOCKED = 9  # another run of the same digest is in progress
+    INTERRUPTED = 130  # stopped with Ctrl-C (SIGINT), as shells report it
 
 
 class PapercliError(Exception):
@@ -70,3 +71,9 @@ class DeliveryError(PapercliError):
 
 class LockedError(PapercliError):
     exit_code = ExitCode.LOCKED
+
+
+class Interrupted(PapercliError):
+    """Ctrl-C: reported as one line and exit 130, like any other way a command can end."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,6 +1,7 @@
 """What the commands show on the terminal: progress, summary tables, topic and paper tables.
 
-Data goes to the stdout console, progress and summaries to the stderr console (console.py).
+Data goes to the stdout console, progress and summaries to the stderr console of the
+invocation's `console.Environment`, which every function here is handed.
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from papercli import console
-
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from papercli.console import Environment
     from papercli.fetch import SourceResult, SourceSpec
     from papercli.models import Page, Paper
     from papercli.settings import Settings
@@ -43,16 +43,18 @@ def cell(value: object) -> Text:
 
 
 @contextmanager
-def fetch_progress(n_sources: int) -> Iterator[Callable[[SourceSpec, Page], None]]:
+def fetch_progress(
+    env: Environment, n_sources: int
+) -> Iterator[Callable[[SourceSpec, Page], None]]:
     """A transient progress bar on stderr across sources; silent when quiet or not a terminal."""
-    if console.quiet or not console.err.is_terminal:
+    if env.quiet or not env.err.is_terminal:
         yield lambda source, page: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-        console=console.err, transient=True,
+        console=env.err, transient=True,
     ) as progress:  # fmt: skip
         task = progress.add_task("fetching", total=n_sources)
         seen: set[str] = set()
@@ -103,21 +105,21 @@ class WorkProgress:
 
 
 @contextmanager
-def work_progress() -> Iterator[WorkProgress]:
+def work_progress(env: Environment) -> Iterator[WorkProgress]:
     """A transient bar on stderr for loading and clustering; silent when quiet or not a terminal."""
-    if console.quiet or not console.err.is_terminal:
+    if env.quiet or not env.err.is_terminal:
         yield WorkProgress()
         return
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
         TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
-        TimeElapsedColumn(), console=console.err, transient=True,
+        TimeElapsedColumn(), console=env.err, transient=True,
     ) as progress:  # fmt: skip
         yield WorkProgress(progress)
 
 
-def print_fetch_summary(results: Sequence[SourceResult]) -> None:
+def print_fetch_summary(env: Environment, results: Sequence[SourceResult]) -> None:
     """One row per source; a run where nothing is new prints one quiet line (or nothing with -q).
 
     When every source failed there is nothing to tabulate: the error line says it all.
@@ -127,9 +129,9 @@ def print_fetch_summary(results: Sequence[SourceResult]) -> None:
     if not any(r.ok for r in results):
         return
     if all(r.ok and r.fetched == 0 for r in results):
-        console.info("no new papers announced")
+        env.info("no new papers announced")
         return
-    if console.quiet and all(r.ok and r.new == 0 and r.updated == 0 for r in results):
+    if env.quiet and all(r.ok and r.new == 0 and r.updated == 0 for r in results):
         return
     table = Table(title=None, box=None, pad_edge=False)
     _source_column(table, [r.source for r in results])
@@ -145,7 +147,7 @@ def print_fetch_summary(results: Sequence[SourceResult]) -> None:
             state = "ok (cached)" if r.from_cache else "ok"
         row = (r.source, r.fetched, r.new, r.updated, r.unchanged, state)
         table.add_row(*map(cell, row))
-    console.err.print(table)
+    env.err.print(table)
 
 
 def _source_column(table, sources: Sequence[str]) -> None:
@@ -155,7 +157,9 @@ def _source_column(table, sources: Sequence[str]) -> None:
     table.add_column("source", no_wrap=True, min_width=width)
 
 
-def print_topics(papers: Sequence[Paper], model: TopicModel, top: int = 3) -> None:
+def print_topics(
+    env: Environment, papers: Sequence[Paper], model: TopicModel, top: int = 3
+) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -169,7 +173,7 @@ def print_topics(papers: Sequence[Paper], model: TopicModel, top: int = 3) -> No
             cell(topic.id), cell(topic.label), cell(topic.size), cell(", ".join(topic.terms[:6])),
             titles,
         )  # fmt: skip
-    console.out.print(table)
+    env.out.print(table)
 
 
 def topics_json_lines(papers: Sequence[Paper], model: TopicModel) -> Iterator[str]:
@@ -180,11 +184,11 @@ def topics_json_lines(papers: Sequence[Paper], model: TopicModel) -> Iterator[st
         yield json.dumps(record, ensure_ascii=False)
 
 
-def print_papers(papers: Sequence[Paper]) -> None:
+def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     from rich.table import Table
 
     if not papers:
-        console.info("no papers in the store match")
+        env.info("no papers in the store match")
         return
     table = Table(box=None, pad_edge=False)
     for name in ("id", "title", "first seen", "sources"):
@@ -192,10 +196,10 @@ def print_papers(papers: Sequence[Paper]) -> None:
     for p in papers:
         row = (p.id, p.title, (p.first_seen or "")[:16], ", ".join(p.sources))
         table.add_row(*map(cell, row))
-    console.out.print(table)
+    env.out.print(table)
 
 
-def print_status(settings: Settings, store: Store, *, as_json: bool) -> None:
+def print_status(env: Environment, settings: Settings, store: Store, *, as_json: bool) -> None:
     last = store.last_fetches()
     if as_json:
         data = {
@@ -203,13 +207,13 @@ def print_status(settings: Settings, store: Store, *, as_json: bool) -> None:
             "papers": store.count(),
             "sources": [entry.to_dict() for entry in last],
         }
-        console.out.print_json(json.dumps(data))
+        env.out.print_json(json.dumps(data))
         return
     from rich.table import Table
 
-    console.out.print(f"store: {settings.db_path} ({store.count()} papers)", markup=False)
+    env.out.print(f"store: {settings.db_path} ({store.count()} papers)", markup=False)
     if not last:
-        console.out.print("no fetch yet: run `papercli fetch`", markup=False)
+        env.out.print("no fetch yet: run `papercli fetch`", markup=False)
         return
     table = Table(box=None, pad_edge=False)
     _source_column(table, [e.source for e in last])
@@ -225,9 +229,9 @@ def print_status(settings: Settings, store: Store, *, as_json: bool) -> None:
             result = "ok"
         row = (e.source, e.finished_at[:16], e.status or "-", e.fetched, e.new, result)
         table.add_row(*map(cell, row))
-    console.out.print(table)
+    env.out.print(table)
     for e in last:
         if e.error:
             # Whole, on a line of its own: a message folded into a table column is unreadable.
             message = e.error if e.error.startswith(e.source) else f"{e.source}: {e.error}"
-            console.out.print(cell(message), soft_wrap=True)
+            env.out.print(cell(message), soft_wrap=True)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from papercli.models import Paper
-from papercli.topics_text import Folder, phrase
+from papercli.topics.text import Folder, acronyms, phrase
 
 TITLE_BONUS = 0.25  # a query in the title says more than one in the abstract
 REPEAT_BONUS = 0.25  # ... and a query the abstract keeps coming back to, up to REPEAT_FULL uses
@@ -92,6 +92,4 @@ def _acronyms(paper: Paper, folder: Folder) -> dict[str, list[str]]:
     """The acronyms this paper defines, folded, both ways (only when it has a parenthesis)."""
     if "(" not in paper.title and "(" not in paper.abstract:
         return {}
-    from papercli.topics import acronyms
-
     return acronyms([paper], folder)

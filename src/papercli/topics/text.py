@@ -1,4 +1,5 @@
 """Research text -> folded terms: the normalisation papercli's topics and matching share.
+(The first stage of the topics pipeline; also the acronyms the papers define.)
 
 Abstracts write one idea many ways: "pre-training", "pretraining" and "pre training";
 "modelling" and "modeling"; "optimise" and "optimize"; "diffusion models" and "diffusion model".
@@ -13,9 +14,11 @@ of terms with `None` where a phrase breaks, so a bigram never spans a comma or a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import chain, pairwise
 from typing import TYPE_CHECKING
+
+from papercli.models import Paper
 
 if TYPE_CHECKING:
     import numpy as np
@@ -380,3 +383,60 @@ def phrase(folder: Folder, text: str) -> str:
 def dedupe(items: Iterable[str]) -> list[str]:
     """Items in first-seen order without repeats."""
     return list(dict.fromkeys(items))
+
+
+# --- acronyms ---------------------------------------------------------------------------------
+
+_ACRONYM = re.compile(r"\(\s*([A-Z][A-Za-z0-9\-]*[A-Z0-9])(s?)\s*\)")
+_JOINERS = frozenset(["of", "and", "for", "the", "in", "on", "to", "with", "a", "an", "by"])
+
+
+def acronyms(papers: Sequence[Paper], folder: Folder) -> dict[str, list[str]]:
+    """Acronyms the papers define, folded, mapped both ways.
+
+    'Large Language Models (LLMs)' -> {'llm': ['large language model'],
+    'large language model': ['llm']}
+    """
+    table: dict[str, set[str]] = {}
+    for paper in papers:
+        for text in (paper.title, paper.abstract):
+            for match in _ACRONYM.finditer(text):
+                before = text[max(0, match.start() - 120) : match.start()].split()[-8:]
+                acronym = match.group(1)
+                capitals = "".join(c for c in acronym if c.isupper())
+                expansion = _expansion(before, acronym) or _expansion(before, capitals)
+                if not expansion:
+                    continue
+                short = phrase(folder, match.group(1) + match.group(2))
+                long = phrase(folder, " ".join(expansion))
+                if short and long and short != long and "|" not in long:
+                    table.setdefault(short, set()).add(long)
+                    table.setdefault(long, set()).add(short)
+    return {key: sorted(values) for key, values in sorted(table.items())}
+
+
+def _expansion(words: list[str], acronym: str) -> list[str]:
+    """The trailing words whose initials spell the acronym, or [] if they do not.
+
+    (['we', 'use', 'Retrieval-Augmented', 'Generation'], 'RAG') ->
+    ['Retrieval-Augmented', 'Generation']; LoRA is tried as 'LoRA' and as 'LRA'.
+    """
+    letters = [c.lower() for c in acronym if c.isalpha()]
+    taken: list[str] = []
+    for word in reversed(words):
+        if not letters:
+            break
+        initials = [part[0].lower() for part in word.split("-") if part and part[0].isalnum()]
+        if initials and initials == letters[-len(initials) :]:
+            del letters[-len(initials) :]
+            taken.append(word)
+        elif initials and initials[-1] == letters[-1]:
+            letters.pop()
+            taken.append(word)
+        elif word.lower() in _JOINERS and taken:
+            taken.append(word)
+        else:
+            return []
+    if letters or not taken or taken[-1].lower() in _JOINERS:
+        return []
+    return taken[::-1]

@@ -1,9 +1,7 @@
-"""Delivering a rendered digest: atomic files, email over SMTP, the outbox, per-digest locks.
+"""Email: the `[smtp]` settings, building the message, and sending it over SMTP.
 
-This module takes text that is already rendered and gets it somewhere safely; it never renders,
-never touches the store (the caller marks delivery state, e.g. from `retry`'s `on_sent`), and
-never reads a password from the config file: the SMTP password comes from an environment variable
-or a command, only at send time, and appears in no message, repr, exception or log.
+It never reads a password from the config file: the SMTP password comes from an environment
+variable or a command, only at send time, and appears in no message, repr, exception or log.
 """
 
 from __future__ import annotations
@@ -13,11 +11,9 @@ import email
 import email.policy
 import email.utils
 import hashlib
-import json
 import logging
 import os
 import re
-import secrets
 import shlex
 import smtplib
 import socket
@@ -32,7 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from papercli import __version__
-from papercli.errors import ConfigError, DeliveryError, LockedError
+from papercli.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -46,91 +42,6 @@ PASSWORD_ENV = "PAPERCLI_SMTP_PASSWORD"
 PASSWORD_CMD_TIMEOUT = 120.0
 SECURITIES = {"starttls": 587, "ssl": 465, "none": 25}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-# -- files ---------------------------------------------------------------------------------------
-
-
-def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> Path:
-    """Write `text` (str as UTF-8) to `path` so readers see the old file or the new one, never half.
-
-    The bytes go to a temp file in the same directory, are fsynced, then `os.replace`d over the
-    target. Parent directories are created. `mode` (e.g. 0o600) defaults to 0o666 minus the umask.
-    Raises DeliveryError; on failure the old file is untouched and no temp file is left.
-    """
-    path = Path(path)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _write_temp(path, data, 0o666 if mode is None else mode)
-    except OSError as exc:
-        raise _write_error(path, exc) from exc
-    try:
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise _write_error(path, exc) from exc
-    _fsync_dir(path.parent)
-    return path
-
-
-def _write_temp(path: Path, data: bytes, mode: int) -> Path:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # os.open with a mode (not mkstemp's fixed 0600) lets the umask decide, as for any new file.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; some filesystems cannot fsync a directory, which is fine."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_error(path: Path, exc: OSError) -> DeliveryError:
-    return DeliveryError(
-        f"could not write {path}: {exc.strerror or exc}",
-        hint="check the path and that its directory is writable",
-    )
-
-
-def safe_name(name: str) -> str:
-    """A digest name as a file-name part: `cs.LG / weekly` -> 'cs.LG_weekly'."""
-    cleaned = _UNSAFE_NAME_CHARS.sub("_", name.strip()).strip("_.")
-    if not cleaned:
-        raise ConfigError(f"digest name {name!r} has no letters or digits to name a file by")
-    return cleaned
-
-
-def output_path(target: str | os.PathLike[str], *, date: str, name: str, ext: str) -> Path:
-    """Where `--output TARGET` puts a digest.
-
-    An existing directory, or a path written with a trailing slash, gets a dated file inside:
-    `out/` -> out/papercli-ml-2024-08-01.html; anything else is the file itself. Pass the raw
-    string from the command line: `Path("out/")` has already lost its slash.
-    """
-    raw = os.fspath(target)
-    path = Path(raw).expanduser()
-    if raw.endswith(("/", os.sep)) or path.is_dir():
-        return path / f"papercli-{safe_name(name)}-{date}.{ext.lstrip('.')}"
-    return path
 
 
 # -- SMTP settings -------------------------------------------------------------------------------
@@ -420,7 +331,7 @@ def send_message(msg: EmailMessage, smtp: SmtpSettings, *, hint: str | None = OU
     says the digest was kept in the outbox; keeping it there is the caller's job.
     """
     sender, recipients = envelope(msg)
-    session = _Session.open(smtp, hint)
+    session = SmtpSession.open(smtp, hint)
     try:
         session.send(eml_bytes(msg), sender, recipients)
     finally:
@@ -442,7 +353,7 @@ def _failures(smtp: SmtpSettings, password: str | None, hint: str | None) -> Ite
         raise _send_error(smtp.address, reason, hint) from None
 
 
-class _Session:
+class SmtpSession:
     """One logged-in SMTP connection; each `send` is its own all-or-nothing transaction."""
 
     def __init__(
@@ -454,7 +365,7 @@ class _Session:
         self.hint = hint
 
     @classmethod
-    def open(cls, smtp: SmtpSettings, hint: str | None) -> _Session:
+    def open(cls, smtp: SmtpSettings, hint: str | None) -> SmtpSession:
         """Connect with the configured security and log in when a user is set."""
         password = smtp.password(hint=hint) if smtp.user else None
         if smtp.user and password is None:
@@ -576,177 +487,3 @@ def _scrub(text: str, password: str | None, user: str | None = None) -> str:
     for form in [*(base64.b64encode(data).decode("ascii") for data in sent), password]:
         text = text.replace(form, "***")
     return text
-
-
-# -- outbox --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    """One unsent digest: the .eml as it would go over the wire, and its JSON sidecar."""
-
-    eml: Path
-    meta: Path
-    digest: str
-    recipients: list[str]
-    paper_ids: list[str]
-    created: str  # ISO time, UTC
-    subject: str = ""
-    message_id: str = ""
-
-
-@dataclass
-class RetryResult:
-    sent: list[OutboxItem] = field(default_factory=list)
-    failed: list[OutboxItem] = field(default_factory=list)
-    errors: list[DeliveryError] = field(default_factory=list)
-
-
-class Outbox:
-    """Digests that could not be sent yet, one `.eml` + `.json` pair each, in one directory.
-
-    The sidecar is written last and removed first, so it marks a complete item: an .eml alone
-    (a crash between the two writes) is never sent, and a sent item is never half there.
-    """
-
-    def __init__(self, dir: Path) -> None:
-        self.dir = Path(dir)
-
-    def add(
-        self, msg: EmailMessage, *, digest: str, paper_ids: Sequence[str], recipients: Sequence[str]
-    ) -> Path:
-        """Store `msg`; returns the .eml path."""
-        now = datetime.now(timezone.utc)
-        stem = f"{now:%Y%m%dT%H%M%S%f}-{safe_name(digest)}-{secrets.token_hex(3)}"
-        eml = write_atomic(self.dir / f"{stem}.eml", eml_bytes(msg), mode=0o600)
-        meta = {
-            "digest": digest,
-            "recipients": list(recipients),
-            "paper_ids": list(paper_ids),
-            "created": now.isoformat(timespec="microseconds"),
-            "subject": str(msg.get("Subject", "")),
-            "message_id": str(msg.get("Message-ID", "")),
-        }
-        write_atomic(
-            eml.with_suffix(".json"),
-            json.dumps(meta, ensure_ascii=False, indent=2) + "\n",
-            mode=0o600,
-        )
-        return eml
-
-    def items(self) -> list[OutboxItem]:
-        """The complete items, oldest first."""
-        if not self.dir.is_dir():
-            return []
-        found = [
-            self._read(meta)
-            for meta in self.dir.glob("*.json")
-            if meta.with_suffix(".eml").is_file()
-        ]
-        return sorted(found, key=lambda item: (item.created, item.eml.name))
-
-    def remove(self, item: OutboxItem) -> None:
-        item.meta.unlink(missing_ok=True)
-        item.eml.unlink(missing_ok=True)
-
-    def _read(self, meta: Path) -> OutboxItem:
-        try:
-            data = json.loads(meta.read_text(encoding="utf-8"))
-            return OutboxItem(
-                eml=meta.with_suffix(".eml"),
-                meta=meta,
-                digest=str(data["digest"]),
-                recipients=[str(r) for r in data["recipients"]],
-                paper_ids=[str(p) for p in data["paper_ids"]],
-                created=str(data["created"]),
-                subject=str(data.get("subject", "")),
-                message_id=str(data.get("message_id", "")),
-            )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise DeliveryError(
-                f"outbox item {meta} is unreadable ({type(exc).__name__}: {exc})",
-                hint="delete it and its .eml, or fix it by hand",
-            ) from exc
-
-
-def retry(outbox: Outbox, smtp: SmtpSettings, on_sent: Callable[[OutboxItem], None]) -> RetryResult:
-    """Send every outbox item over one connection, oldest first.
-
-    After each send, `on_sent(item)` runs (the caller marks the papers delivered) and only then
-    is the item removed, so a crash in between sends it twice rather than losing it. A failed
-    item stays. An exception from `on_sent` propagates and leaves that item in the outbox.
-    """
-    items = outbox.items()
-    if not items:
-        return RetryResult()
-    try:
-        session = _Session.open(smtp, RETRY_HINT)
-    except DeliveryError as exc:
-        return RetryResult(failed=items, errors=[exc])
-    result = RetryResult()
-    try:
-        for item in items:
-            try:
-                _send_item(session, item)
-            except DeliveryError as exc:
-                result.failed.append(item)
-                result.errors.append(exc)
-                continue
-            on_sent(item)
-            outbox.remove(item)
-            result.sent.append(item)
-    finally:
-        session.close()
-    return result
-
-
-def _send_item(session: _Session, item: OutboxItem) -> None:
-    try:
-        data = item.eml.read_bytes()
-    except OSError as exc:
-        raise DeliveryError(
-            f"outbox item {item.eml} is unreadable ({exc.strerror})", hint=RETRY_HINT
-        ) from exc
-    sender, _ = envelope(email.message_from_bytes(data, policy=email.policy.SMTP))
-    session.send(data, sender, item.recipients)
-
-
-# -- locks ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def digest_lock(lock_dir: Path, name: str) -> Iterator[Path]:
-    """Hold `lock_dir/<name>.lock` while one digest runs; raise LockedError if another run has it.
-
-    flock locks belong to the open file, so the kernel drops them when the holder exits or is
-    killed: a crashed run never leaves a stale lock. The file stays (unlinking a lock file races
-    with a process that just opened it) and holds the pid of the last holder.
-    """
-    import fcntl  # POSIX only (Linux, macOS), so not at module level
-
-    lock_dir = Path(lock_dir)
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    path = lock_dir / f"{safe_name(name)}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockedError(
-                f"digest {name} is already running (pid {_holder(fd)})",
-                hint="try again when it finishes",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        yield path
-    finally:
-        os.close(fd)
-
-
-def _holder(fd: int) -> str:
-    """The pid the holder wrote, or 'unknown' if it has not written it yet."""
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-    except OSError:
-        return "unknown"
-    return text if text.isdigit() else "unknown"

@@ -1,0 +1,124 @@
+"""Clustering: the points -> topic numbers. k-means into finer groups merged by average
+linkage, and the number of topics picked by silhouette when none is given."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from papercli.topics.features import Scale
+
+if TYPE_CHECKING:
+    import numpy as np
+
+MAX_AUTO_TOPICS = 40  # a digest reader will not scan more groups than this
+OVERSPLIT = 3  # k-means groups per topic before merging (see find_clusters)
+# Papers per topic from which groups are merged: each of the finer groups then holds 15 or more
+# papers, enough for its centre to be more than noise.
+MERGE_FROM = 50
+MAX_TOPIC_SHARE = 6.0  # merging never makes a topic larger than this many mean topic sizes
+
+
+def find_clusters(points: np.ndarray, n_topics: int | None, scale: Scale, seed: int) -> np.ndarray:
+    """Cluster labels: k-means into OVERSPLIT x k groups, merged into k by average linkage.
+
+    Plain k-means cuts a corpus into groups of similar size, splitting a big field in arbitrary
+    halves; merging finer groups by similarity lets topics be as uneven as the papers are. On
+    arXiv abstracts with 75-600 papers per topic it raises NMI against the categories by
+    0.01-0.03, held-out sets included (benchmarks/topics_quality.py); with fewer papers per
+    topic the finer groups are too small and plain k-means does better.
+    """
+    import numpy as np
+
+    n, dimensions = points.shape
+    if dimensions == 0 or n < 2:
+        return np.zeros(n, dtype=np.int64)
+    k = auto_k(points, seed) if n_topics is None else n_topics
+    k = max(1, min(k, len(np.unique(points.round(4), axis=0))))
+    if k == 1:
+        return np.zeros(n, dtype=np.int64)
+    fine = min(OVERSPLIT * k, n // 2)
+    if n < MERGE_FROM * k or fine <= k:
+        return _kmeans(points, k, scale.n_init, seed)
+    # One k-means run is enough here: the merge evens out where its seeds fell (three runs
+    # gave the same NMI within 0.005 on the RSS and cs-daily sets, in 1.5x the time).
+    groups = _kmeans_model(points, fine, 1, seed)
+    sizes = np.bincount(groups.labels_, minlength=fine)
+    merged = _merge(groups.cluster_centers_, sizes, k)
+    return merged[groups.labels_]
+
+
+def _merge(centres: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
+    """Average-linkage (UPGMA) agglomeration of groups down to k clusters, from the groups' mean
+    points (not normalised: with unit points the dot product of two means is the mean cosine
+    between the groups' papers, so a tight group is nearer than a diffuse one whose centre points
+    the same way), weighting each group by its papers. Two guards for readers: a cluster of
+    fewer than a tenth of the mean topic size joins its nearest neighbour first (no topic of a
+    stray paper or two), and no merge makes a topic of more than MAX_TOPIC_SHARE mean sizes (no
+    catch-all topic). Returns a cluster per centre.
+
+    Against unit centres merged group by group, on the RSS and cs-daily sets this raised NMI
+    0.461 -> 0.473 and 0.289 -> 0.296 (8 seeds; with MAX_TOPIC_SHARE 6 instead of 4)."""
+    import numpy as np
+
+    mean_size = sizes.sum() / k
+    similarity = (centres @ centres.T).astype(np.float64)
+    np.fill_diagonal(similarity, -np.inf)
+    papers = sizes.astype(np.float64)
+    alive = np.ones(len(centres), dtype=bool)
+    cluster = np.arange(len(centres))
+    for _ in range(len(centres) - k):
+        live = np.flatnonzero(alive)
+        smallest = live[np.argmin(papers[live])]
+        if papers[smallest] < max(2.0, 0.1 * mean_size):
+            i, j = smallest, live[np.argmax(similarity[smallest, live])]
+        else:
+            block = similarity[np.ix_(live, live)]
+            too_big = papers[live][:, None] + papers[live][None, :] > MAX_TOPIC_SHARE * mean_size
+            if not too_big.all():
+                block = np.where(too_big, -np.inf, block)
+            a, b = np.unravel_index(np.argmax(block), block.shape)
+            i, j = live[a], live[b]
+        joined = (papers[i] * similarity[i] + papers[j] * similarity[j]) / (papers[i] + papers[j])
+        similarity[i, :] = similarity[:, i] = joined
+        similarity[j, :] = similarity[:, j] = -np.inf
+        similarity[i, i] = -np.inf
+        papers[i] += papers[j]
+        alive[j] = False
+        cluster[cluster == j] = i
+    return np.unique(cluster, return_inverse=True)[1].ravel()
+
+
+def _kmeans(points: np.ndarray, k: int, n_init: int, seed: int) -> np.ndarray:
+    return _kmeans_model(points, k, n_init, seed).labels_
+
+
+def _kmeans_model(points: np.ndarray, k: int, n_init: int, seed: int) -> Any:
+    from sklearn.cluster import KMeans
+
+    return KMeans(k, n_init=n_init, max_iter=100, random_state=seed).fit(points)
+
+
+def auto_k(points: np.ndarray, seed: int) -> int:
+    """A number of topics: the best silhouette among a few sizes around sqrt(n/2)
+    (5-9 for 67 papers, 22-40 for 1,500), at most MAX_AUTO_TOPICS."""
+    import numpy as np
+    from sklearn.metrics import silhouette_score
+
+    n = len(points)
+    if n < 4:
+        return 1
+    guess = math.sqrt(n / 2)
+    candidates = sorted(
+        {max(2, min(MAX_AUTO_TOPICS, n - 1, round(guess * f))) for f in (0.8, 1.0, 1.25, 1.5)}
+    )
+    sample = np.sort(np.random.default_rng(seed).choice(n, size=min(n, 3000), replace=False))
+    best, best_score = candidates[0], -2.0
+    for k in candidates:
+        labels = _kmeans(points[sample], k, 3, seed)
+        if len(set(labels.tolist())) < 2:
+            continue
+        score = float(silhouette_score(points[sample], labels, metric="cosine"))
+        if score > best_score + 1e-9:
+            best, best_score = k, score
+    return best

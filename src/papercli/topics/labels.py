@@ -1,0 +1,306 @@
+"""Labels: topic numbers -> Topics named by their most distinctive terms (class-based TF-IDF),
+written the way the papers spell them, ordered by size then label."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from papercli.models import Paper, Topic
+from papercli.topics.features import BREAK, Stream
+from papercli.topics.text import PREFIXES, Folder, acronyms, dedupe
+
+if TYPE_CHECKING:
+    import numpy as np
+    from scipy import sparse
+
+LABEL_TERMS = 3  # terms in a label
+TOPIC_TERMS = 8  # terms kept on a Topic
+COMPLETE_SHARE = 0.5  # a neighbour word in half the uses of a term joins its phrase
+_LABEL_SAMPLE = 500  # papers of a topic read to word its label
+SURFACE_SAMPLE = 12  # papers read to find how a term is written
+
+
+def label_topics(
+    papers: Sequence[Paper],
+    clusters: np.ndarray,
+    weights: sparse.csr_matrix,
+    names: list[str],
+    folder: Folder,
+    stream: Stream,
+) -> tuple[list[Topic], list[int], dict[str, str]]:
+    """Topics with readable labels, ordered by size then label; assignments follow the order."""
+    import numpy as np
+
+    found = sorted(set(clusters.tolist()))
+    samples = [np.flatnonzero(clusters == c)[:_LABEL_SAMPLE].tolist() for c in found]
+    synonyms = acronyms([papers[i] for sample in samples for i in sample[:150]], folder)
+    surfaces: dict[str, str] = {}
+    scores = _distinctive(clusters, found, weights)
+    drafts = []
+    for row, (cluster, members) in enumerate(zip(found, samples, strict=True)):
+        order = np.argsort(-scores[row], kind="stable")[:40]
+        candidates = {names[j]: float(scores[row, j]) for j in order if scores[row, j] > 0}
+        text = _TopicText(stream.subset(members), folder)
+        ranked = sorted(candidates, key=lambda t: (-candidates[t] * (1 + text.title_share(t)), t))
+
+        def holding(
+            term: str, members: list[int] = members, text: _TopicText = text
+        ) -> list[Paper]:
+            return [papers[members[i]] for i in text.papers_with(term)[:SURFACE_SAMPLE]]
+
+        def fragment(term: str) -> bool:
+            return " " not in term and _hyphen_bound(term, folder.spellings, holding(term))
+
+        shown = []
+        for term in _pick_terms(ranked, text, TOPIC_TERMS, synonyms, fragment):
+            if term not in surfaces:
+                surfaces[term] = surface(term, folder.spellings, holding(term))
+            shown.append(surfaces[term])
+        drafts.append((cluster, int((clusters == cluster).sum()), dedupe(shown)))
+    ordered = sorted(_unique_labels(drafts), key=lambda d: (-d[1], d[3], d[0]))
+    new_id = {cluster: i for i, (cluster, *_rest) in enumerate(ordered)}
+    topics = [
+        Topic(id=new_id[c], label=label, terms=shown, size=size)
+        for c, size, shown, label in ordered
+    ]
+    return topics, [new_id[c] for c in clusters.tolist()], surfaces
+
+
+def _distinctive(clusters: np.ndarray, found: list[int], weights: sparse.csr_matrix) -> np.ndarray:
+    """Class-based TF-IDF, (clusters, terms): a term's mean weight in the cluster times
+    log(1 + its share of the cluster's papers / its smoothed share of the other papers).
+    A term must be in two of the cluster's papers (one if the cluster has one)."""
+    import numpy as np
+    from scipy import sparse
+
+    n = weights.shape[0]
+    rows = np.searchsorted(found, clusters)
+    member = sparse.csr_matrix(
+        (np.ones(n, dtype=np.float32), (rows, np.arange(n))), shape=(len(found), n)
+    )
+    present = weights.copy()
+    present.data[:] = 1
+    sizes = np.asarray(member.sum(axis=1)).ravel()
+    df_in = (member @ present).toarray()
+    share_in = df_in / sizes[:, None]
+    share_out = (df_in.sum(axis=0)[None, :] - df_in + 1) / (n - sizes[:, None] + 2)
+    mean_weight = (member @ weights).toarray() / sizes[:, None]
+    enough = df_in >= np.minimum(2, sizes)[:, None]
+    return np.where(enough, mean_weight * np.log1p(share_in / share_out), 0.0)
+
+
+class _TopicText:
+    """The folded titles and abstracts of one topic's papers, to count and grow phrases."""
+
+    def __init__(self, stream: Stream, folder: Folder) -> None:
+        self.stream = stream
+        self.folder = folder
+
+    def _ids(self, term: str) -> list[int]:
+        return [self.folder.find(word) or -1 for word in term.split()]
+
+    def papers_with(self, term: str) -> list[int]:
+        """The topic's papers (positions in its sample) that hold `term`."""
+        return sorted(set(self.stream.paper_of(self.stream.find(self._ids(term))).tolist()))
+
+    def df(self, term: str) -> int:
+        """How many of the topic's papers hold `term`."""
+        return len(self.papers_with(term))
+
+    def title_share(self, term: str) -> float:
+        """The share of the topic's titles that hold `term`: titles name topics."""
+        stream = self.stream
+        found = stream.find(self._ids(term))
+        in_title = found < stream.title_ends[stream.paper_of(found)]
+        return len(set(stream.paper_of(found[in_title]).tolist())) / max(1, len(stream))
+
+    def complete(self, term: str) -> str:
+        """`term` grown by a word that nearly always goes with it in this topic.
+
+        'language model' -> 'large language model' when most of its uses say 'large ...'.
+        """
+        grown = True
+        while grown and len(term.split()) < 3:
+            grown = False
+            for before in (True, False):
+                neighbour = self._neighbour(term, before)
+                if neighbour:
+                    term = f"{neighbour} {term}" if before else f"{term} {neighbour}"
+                    grown = True
+                    break
+        return term
+
+    def _neighbour(self, term: str, before: bool) -> str | None:
+        import numpy as np
+
+        ids = self._ids(term)
+        found = self.stream.find(ids)
+        if len(found) < 2:
+            return None
+        at = found - 1 if before else found + len(ids)
+        at = at[(at >= 0) & (at < len(self.stream.ids))]
+        words = self.stream.ids[at]
+        words = words[(words != BREAK) & ~np.isin(words, ids)]
+        if not len(words):
+            return None
+        values, counts = np.unique(words, return_counts=True)
+        best = int(np.argmax(counts))  # ties: the lowest term number, fixed for a corpus
+        if counts[best] >= 2 and counts[best] >= COMPLETE_SHARE * len(found):
+            return self.folder.terms[int(values[best])]
+        return None
+
+
+def _pick_terms(
+    ranked: list[str],
+    text: _TopicText,
+    limit: int,
+    synonyms: dict[str, list[str]],
+    fragment: Callable[[str], bool],
+) -> list[str]:
+    """Up to `limit` terms that share no word, so no fragment repeats inside a phrase.
+
+    ['fine', 'grained', 'fine grained', 'image'] -> ['fine grained', 'image']: a phrase takes
+    the place of its words when it covers at least half of their uses, else it is skipped;
+    overlapping phrases join when the papers say the joined phrase
+    ('next token' + 'token prediction' -> 'next token prediction'). An acronym and its
+    expansion count as one term ('llm', 'large language model'). A word the papers only write
+    as part of a hyphenated word ('fine' of 'fine-tuning', 'fine-grained') is never a term.
+    """
+    chosen: list[str] = []
+    for candidate in ranked:
+        if len(chosen) >= limit:
+            break
+        term = text.complete(candidate)
+        if any(_same_thing(term, c, synonyms) for c in chosen) or fragment(term):
+            continue
+        words = set(term.split())
+        overlapping = [c for c in chosen if words & set(c.split())]
+        if not overlapping:
+            chosen.append(term)
+            continue
+        if len(overlapping) > 1 or any(term == c or _inside(term, c) for c in overlapping):
+            continue
+        old = overlapping[0]
+        if _inside(old, term):
+            if text.df(term) >= 0.5 * text.df(old):
+                chosen[chosen.index(old)] = term
+            continue
+        joined = _join_overlap(old, term) or _join_overlap(term, old)
+        if joined and text.df(joined) >= 2:
+            chosen[chosen.index(old)] = joined
+    return chosen
+
+
+def _same_thing(a: str, b: str, synonyms: dict[str, list[str]]) -> bool:
+    """Do two terms name one thing through an acronym? ('gs', '3d gaussian splatting') -> True
+    when the papers define 'Gaussian Splatting (GS)'."""
+    return any(
+        other == whole or _inside(other, whole)
+        for short, whole in ((a, b), (b, a))
+        for other in synonyms.get(short, [])
+    )
+
+
+def _join_overlap(first: str, second: str) -> str | None:
+    """'next token', 'token prediction' -> 'next token prediction'; None if they do not chain."""
+    a, b = first.split(), second.split()
+    for size in range(min(len(a), len(b)) - 1, 0, -1):
+        if a[-size:] == b[:size]:
+            return " ".join(a + b[size:])
+    return None
+
+
+def _inside(small: str, big: str) -> bool:
+    """Is phrase `small` a whole-word part of phrase `big`? ('fine', 'fine grained') -> True."""
+    return small != big and f" {small} " in f" {big} "
+
+
+def surface(term: str, spellings: Callable[[str], list[str]], papers: Sequence[Paper]) -> str:
+    """The way the papers most often write a folded term.
+
+    'diffusion model' -> 'diffusion models'; 'pretraining' -> 'pre-training';
+    'llm' -> 'LLMs'. Abstracts are searched first (titles capitalise every word).
+    """
+    pattern = _spelling_pattern(term, spellings)
+    first = term.split()[0][:4]
+    for texts in ([p.abstract for p in papers], [p.title for p in papers]):
+        seen = Counter(
+            " ".join(m.group(0).split())
+            for text in texts
+            if first in text.lower()
+            for m in pattern.finditer(text)
+        )
+        if seen:
+            return _commonest_spelling(seen)
+    return term
+
+
+def _hyphen_bound(
+    word: str, spellings: Callable[[str], list[str]], papers: Sequence[Paper]
+) -> bool:
+    """Do the papers write `word` mostly (80%) glued by a hyphen to another word?"""
+    pattern = _spelling_pattern(word, spellings)
+    bound = total = 0
+    for paper in papers:
+        for text in (paper.title, paper.abstract):
+            for match in pattern.finditer(text):
+                total += 1
+                start, end = match.start(), match.end()
+                bound += text[end : end + 1] in _DASHES or text[start - 1 : start] in _DASHES
+    return total > 0 and bound >= 0.8 * total
+
+
+_DASHES = frozenset("-‐‑")
+
+
+def _spelling_pattern(term: str, spellings: Callable[[str], list[str]]) -> re.Pattern[str]:
+    def forms(word: str) -> str:
+        written = {w for w in spellings(word) if "'" not in w and "’" not in w} | {word}
+        for prefix in PREFIXES:
+            rest = word[len(prefix) :]
+            if word.startswith(prefix) and len(rest) > 2:
+                written |= {f"{prefix} {r}" for r in [*spellings(rest), rest]}
+        alternatives = sorted(written, key=lambda w: (-len(w), w))
+        return "|".join(re.escape(w).replace(r"\ ", r"[\s\-‐‑]+") for w in alternatives)
+
+    body = r"[\s\-‐‑]+".join(f"(?:{forms(w)})" for w in term.split())
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
+def _commonest_spelling(seen: Counter[str]) -> str:
+    """The commonest spelling ignoring case, in its commonest case, or lower case when that is
+    not rare (capitals from starting a sentence or from Title Case are not the word's own)."""
+    by_fold: Counter[str] = Counter()
+    for written, count in seen.items():
+        by_fold[written.casefold()] += count
+    best = min(by_fold, key=lambda w: (-by_fold[w], w))
+    cases = sorted(
+        ((count, written) for written, count in seen.items() if written.casefold() == best),
+        key=lambda item: (-item[0], item[1]),
+    )
+    lower = [(count, written) for count, written in cases if written == written.lower()]
+    if lower and lower[0][0] * 3 >= cases[0][0]:
+        return lower[0][1]
+    return cases[0][1]
+
+
+def _unique_labels(
+    drafts: list[tuple[int, int, list[str]]],
+) -> list[tuple[int, int, list[str], str]]:
+    """Labels of LABEL_TERMS terms, changed where two topics would read the same."""
+    used: set[str] = set()
+    labelled = []
+    for cluster, size, shown in sorted(drafts, key=lambda d: (-d[1], d[0])):
+        options = [shown[:LABEL_TERMS]] + [
+            [*shown[: LABEL_TERMS - 1], extra] for extra in shown[LABEL_TERMS:]
+        ]
+        labels = [", ".join(option) for option in options if option]
+        base = labels[0] if labels else "other"
+        labels += [base] + [f"{base} ({i})" for i in range(2, len(drafts) + 2)]
+        label = next(label for label in labels if label not in used)
+        used.add(label)
+        labelled.append((cluster, size, shown, label))
+    return labelled
