@@ -1,69 +1,27 @@
 """Fetching: turn source specs ("hf", "arxiv:cs.LG/new", a path or URL) into pages and store them.
 
-This is the only module that joins the HTTP client, the source parsers and the store. Each page
+This is the only module that joins the HTTP client, the sources (papercli.sources.registry) and
+the store. Each page
 is stored in its own transaction; a failing source is logged and reported, and the other sources
 in the same run still go ahead.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
-from papercli.errors import PapercliError, UsageError
+from papercli.errors import PapercliError
 from papercli.models import Page, Paper
+from papercli.sources.base import SourceSpec, spec
 
 if TYPE_CHECKING:
     from papercli.http import HttpClient
     from papercli.settings import Settings
     from papercli.store import Store
-
-KINDS = ("hf", "arxiv", "rss", "api")
-LISTINGS = ("new", "recent", "pastweek")
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """One thing to fetch. `kind` is hf | arxiv | rss | api | url | file."""
-
-    kind: str
-    target: str = ""  # category, categories, query, URL or path
-    options: tuple[tuple[str, Any], ...] = ()
-
-    @property
-    def opts(self) -> dict[str, Any]:
-        return dict(self.options)
-
-    @property
-    def name(self) -> str:
-        """The name stored with each paper and in the fetch log.
-
-        `SourceSpec("arxiv", "cs.LG", (("listing", "new"),))` -> 'arxiv-listing:cs.LG/new'.
-        """
-        opts = self.opts
-        if self.kind == "hf":
-            when = opts.get("date") or opts.get("week") or opts.get("month")
-            return f"hf:{when}" if when else "hf"
-        if self.kind == "arxiv":
-            return f"arxiv-listing:{self.target}/{opts.get('listing', 'new')}"
-        if self.kind == "rss":
-            return f"arxiv-rss:{self.target}"
-        if self.kind == "api":
-            return f"arxiv-api:{self.target}"
-        if self.kind == "file":
-            return f"file:{Path(self.target).name}"
-        return f"url:{self.target}"
-
-
-def spec(kind: str, target: str = "", **options: Any) -> SourceSpec:
-    clean = tuple(sorted((k, v) for k, v in options.items() if v is not None))
-    return SourceSpec(kind, target, clean)
 
 
 def parse_spec(text: str) -> SourceSpec:
@@ -73,119 +31,37 @@ def parse_spec(text: str) -> SourceSpec:
     'arxiv:cs.LG/recent'; 'rss:cs.CL+cs.AI'; 'api:ti:diffusion'; 'https://...' -> that URL;
     anything else is a path to a saved file.
     """
-    kind, _, rest = text.partition(":")
-    if text.startswith(("http://", "https://")):
+    from papercli.sources import registry, web
+
+    if text.startswith(web.SCHEMES):
         return spec("url", text)
-    if kind == "hf" and not rest:
-        return spec("hf")
-    if kind == "hf":
-        key = "week" if "W" in rest else "date" if rest.count("-") == 2 else "month"
-        return spec("hf", **{key: rest})
-    if kind == "arxiv" and rest:
-        category, _, listing = rest.partition("/")
-        return spec("arxiv", category, listing=listing or "new")
-    if kind == "rss" and rest:
-        return spec("rss", rest)
-    if kind == "api" and rest:
-        return spec("api", rest)
+    prefix, colon, rest = text.partition(":")
+    source = registry.find(prefix)
+    if source is not None and (colon or source.prefix == "hf"):
+        return source.parse_name(rest)
     return spec("file", text)
 
 
 def specs_from_args(args: Sequence[str], **options: Any) -> list[SourceSpec]:
     """The `papercli fetch` arguments: `hf`, `arxiv CAT`, `rss CATS`, `api QUERY`, or paths/URLs."""
+    from papercli.sources import registry, web
+
     if not args:
         return []
     head, rest = args[0], list(args[1:])
-    if head == "hf":
-        if rest:
-            raise UsageError(f"`fetch hf` takes no arguments (got {rest[0]!r}); use --date/--week")
-        return [
-            spec(
-                "hf", date=options.get("date"), week=options.get("week"), month=options.get("month")
-            )
-        ]
-    if head in ("arxiv", "rss", "api"):
-        if not rest:
-            what = {
-                "arxiv": "a category, e.g. cs.LG",
-                "rss": "categories, e.g. cs.CL+cs.AI",
-                "api": "a query, e.g. 'ti:diffusion'",
-            }[head]
-            raise UsageError(f"`fetch {head}` needs {what}")
-        if head == "arxiv":
-            return [spec("arxiv", c, listing=options.get("listing") or "new") for c in rest]
-        if head == "rss":
-            return [spec("rss", "+".join(rest))]
-        return [spec("api", " ".join(rest), max=options.get("max"))]
-    return [
-        spec("url", a) if a.startswith(("http://", "https://")) else spec("file", a) for a in args
-    ]
+    if head in ("hf", "arxiv", "rss", "api"):
+        return registry.source(head).from_args(rest, options)
+    return [spec("url", a) if a.startswith(web.SCHEMES) else spec("file", a) for a in args]
 
 
 # --- pages -------------------------------------------------------------------------------------
 
 
-def _route_url(url: str) -> SourceSpec | None:
-    """A known upstream URL as a spec, so paging works the same as `fetch arxiv CAT`.
-
-    'https://arxiv.org/list/cs.LG/recent' -> SourceSpec('arxiv', 'cs.LG', listing=recent).
-    """
-    parts = urlsplit(url)
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    match = re.fullmatch(r"/list/([\w.\-]+)/(new|recent|pastweek)/?", parts.path)
-    if match:
-        return spec("arxiv", match.group(1), listing=match.group(2))
-    match = re.fullmatch(r"/rss/([\w.\-+]+)/?", parts.path)
-    if match:
-        return spec("rss", match.group(1))
-    if parts.path.rstrip("/") == "/api/daily_papers":
-        return spec("hf", date=query.get("date"), week=query.get("week"), month=query.get("month"))
-    return None
-
-
 def iter_pages(source: SourceSpec, client: HttpClient, settings: Settings) -> Iterator[Page]:
     """Every page of one source, read through `client` (or from disk for files)."""
-    from papercli.sources import detect
+    from papercli.sources.registry import source as source_of
 
-    fetch = settings.fetch
-    opts = source.opts
-    if source.kind == "hf":
-        from papercli.sources import hf
-
-        yield from hf.iter_pages(
-            client,
-            fetch.hf_url,
-            date=opts.get("date"),
-            week=opts.get("week"),
-            month=opts.get("month"),
-        )
-    elif source.kind == "arxiv":
-        from papercli.sources import arxiv_listing
-
-        yield from arxiv_listing.iter_pages(
-            client, fetch.arxiv_url, source.target, opts.get("listing", "new")
-        )
-    elif source.kind == "rss":
-        from papercli.sources import arxiv_rss
-
-        yield from arxiv_rss.iter_pages(client, fetch.rss_url, source.target)
-    elif source.kind == "api":
-        from papercli.sources import arxiv_api
-
-        yield from arxiv_api.iter_pages(
-            client.api_get,
-            fetch.api_url,
-            search_query=source.target,
-            max_results=opts.get("max") or 100,
-        )
-    elif source.kind == "file":
-        yield from detect.iter_file_pages(Path(source.target).expanduser())
-    else:
-        routed = _route_url(source.target)
-        if routed is not None:
-            yield from iter_pages(routed, client, settings)
-        else:
-            yield detect.parse_any(client(source.target), url=source.target, name=source.target)
+    yield from source_of(source.kind).iter_pages(source, client, settings.fetch)
 
 
 def read_papers(

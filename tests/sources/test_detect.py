@@ -191,8 +191,12 @@ def test_my_sniffers_leave_arxiv_pages_alone(fixtures: Path) -> None:
 
 
 def test_order_is_the_documented_one() -> None:
-    modules = [name for name, _, _ in detect.ORDER]
+    from papercli.sources import registry
+
+    modules = [parse.__module__.rsplit(".", 1)[1] for _, parse in registry.sniffers()]
     assert modules == ["arxiv_api", "arxiv_rss", "arxiv_listing", "hf", "hf", "files", "files"]
+    names = [parse.__name__ for _, parse in registry.sniffers()]
+    assert names[3:] == ["parse_page", "parse_api", "parse_jsonl", "parse_text"]
     assert detect.__doc__ is not None
     positions = [detect.__doc__.index(f"`{name}`") for name in ("arxiv_api", "arxiv_rss")]
     assert positions == sorted(positions)

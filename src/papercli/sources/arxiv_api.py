@@ -10,15 +10,19 @@ under `/api/errors`, usually with HTTP 400.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from papercli.errors import ParseError, UsageError
 from papercli.models import Page, Paper, split_arxiv_id
+from papercli.sources.base import SourceSpec, spec
 from papercli.sources.xmlsafe import clean_text, iso_date, parse_xml
 
 if TYPE_CHECKING:
     from lxml import etree
+
+    from papercli.http import HttpClient
+    from papercli.settings import FetchSettings
 
 KIND = "arxiv-api"
 DEFAULT_BASE_URL = "https://export.arxiv.org"
@@ -233,3 +237,45 @@ def _int(text: str | None, source: str, what: str) -> int | None:
             f"{source}: opensearch:{what} is not a number ({text.strip()[:40]!r})",
             hint="the answer is damaged; fetch it again",
         ) from None
+
+
+# --- the source ----------------------------------------------------------------------------
+
+
+class ArxivApi:
+    """`api:ti:diffusion`: an arXiv API search, newest first, at most `max` results."""
+
+    prefix = "api"
+    aliases = ("arxiv-api",)
+    sniffers = ((sniff, parse),)
+
+    def parse_name(self, rest: str) -> SourceSpec:
+        if not rest.strip():
+            raise UsageError("`api` needs a query", hint="e.g. api:ti:diffusion")
+        return spec("api", rest)
+
+    def name(self, source: SourceSpec) -> str:
+        return f"{KIND}:{source.target}"
+
+    def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
+        if not args:
+            raise UsageError("`fetch api` needs a query, e.g. 'ti:diffusion'")
+        return [spec("api", " ".join(args), max=options.get("max"))]
+
+    def from_url(self, url: str) -> SourceSpec | None:
+        """None: an API URL is asked once, exactly as written (its own start and max)."""
+        return None
+
+    def iter_pages(
+        self, source: SourceSpec, client: HttpClient, fetch: FetchSettings
+    ) -> Iterator[Page]:
+        opts = source.opts
+        yield from iter_pages(
+            client.api_get,
+            opts.get("base") or fetch.api_url,
+            search_query=source.target,
+            max_results=opts.get("max") or 100,
+        )
+
+
+SOURCE = ArxivApi()

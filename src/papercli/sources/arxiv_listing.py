@@ -16,17 +16,21 @@ A listing with no entries ("No updates today.") is an ordinary quiet day, not an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from papercli.errors import ParseError, UsageError
 from papercli.models import CROSS, NEW, REPLACE, REPLACE_CROSS, Page, Paper, split_arxiv_id
+from papercli.sources.base import SourceSpec, spec
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
+
+    from papercli.http import HttpClient
+    from papercli.settings import FetchSettings
 
 KIND = "arxiv-listing"
 LISTINGS = ("new", "recent", "pastweek")
@@ -514,3 +518,50 @@ def _squash(text: str) -> str:
     """Whitespace collapsed and control characters dropped: page text ends up in titles and in
     error messages, and an ESC sequence there would drive the reader's terminal."""
     return " ".join(_CONTROL.sub(" ", text).split())
+
+
+# --- the source ----------------------------------------------------------------------------
+
+
+class ArxivListing:
+    """`arxiv:cs.LG` (the /new listing), `arxiv:cs.LG/recent`, `arxiv:cs.LG/pastweek`."""
+
+    prefix = "arxiv"
+    aliases = ("arxiv-listing",)
+    sniffers = ((sniff, parse),)
+
+    def parse_name(self, rest: str) -> SourceSpec:
+        """'cs.LG' -> /list/cs.LG/new; 'cs.LG/recent' -> /list/cs.LG/recent."""
+        category, _, listing = rest.partition("/")
+        if not category:
+            raise UsageError(
+                "`arxiv` needs a category", hint="e.g. arxiv:cs.LG or arxiv:cs.LG/recent"
+            )
+        return spec("arxiv", category, listing=listing or "new")
+
+    def name(self, source: SourceSpec) -> str:
+        return f"{KIND}:{source.target}/{source.opts.get('listing', 'new')}"
+
+    def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
+        if not args:
+            raise UsageError("`fetch arxiv` needs a category, e.g. cs.LG")
+        return [spec("arxiv", c, listing=options.get("listing") or "new") for c in args]
+
+    def from_url(self, url: str) -> SourceSpec | None:
+        """'https://arxiv.org/list/cs.LG/recent' -> arxiv:cs.LG/recent, paged there."""
+        parts = urlsplit(url)
+        match = re.fullmatch(r"/list/([\w.\-]+)/(new|recent|pastweek)/?", parts.path)
+        if not match:
+            return None
+        base = f"{parts.scheme}://{parts.netloc}"
+        return spec("arxiv", match.group(1), listing=match.group(2), base=base)
+
+    def iter_pages(
+        self, source: SourceSpec, client: HttpClient, fetch: FetchSettings
+    ) -> Iterator[Page]:
+        opts = source.opts
+        base = opts.get("base") or fetch.arxiv_url
+        yield from iter_pages(client, base, source.target, opts.get("listing", "new"))
+
+
+SOURCE = ArxivListing()

@@ -14,17 +14,22 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from papercli.errors import ParseError, UsageError
 from papercli.models import CROSS, NEW, REPLACE, REPLACE_CROSS, Page, Paper, split_arxiv_id
+from papercli.sources.base import SourceSpec, spec
 from papercli.sources.xmlsafe import clean_text, iso_date, parse_xml
 
 if TYPE_CHECKING:
     from lxml import etree
+
+    from papercli.http import HttpClient
+    from papercli.settings import FetchSettings
 
 KIND = "arxiv-rss"
 
@@ -325,3 +330,43 @@ def _rfc822_date(text: str | None) -> str | None:
 
 def _local(tag: object) -> str:
     return str(tag).rpartition("}")[2]
+
+
+# --- the source ----------------------------------------------------------------------------
+
+
+class ArxivRss:
+    """`rss:cs.CL+cs.AI`: the arXiv RSS feed of one or more categories."""
+
+    prefix = "rss"
+    aliases = ("arxiv-rss",)
+    sniffers = ((sniff, parse),)
+
+    def parse_name(self, rest: str) -> SourceSpec:
+        if not rest:
+            raise UsageError("`rss` needs categories", hint="e.g. rss:cs.CL+cs.AI")
+        return spec("rss", rest)
+
+    def name(self, source: SourceSpec) -> str:
+        return f"{KIND}:{source.target}"
+
+    def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
+        if not args:
+            raise UsageError("`fetch rss` needs categories, e.g. cs.CL+cs.AI")
+        return [spec("rss", "+".join(args))]
+
+    def from_url(self, url: str) -> SourceSpec | None:
+        """'https://rss.arxiv.org/rss/cs.CL+cs.AI' -> rss:cs.CL+cs.AI, read there."""
+        parts = urlsplit(url)
+        match = re.fullmatch(r"/rss/([\w.\-+]+)/?", parts.path)
+        if not match:
+            return None
+        return spec("rss", match.group(1), base=f"{parts.scheme}://{parts.netloc}")
+
+    def iter_pages(
+        self, source: SourceSpec, client: HttpClient, fetch: FetchSettings
+    ) -> Iterator[Page]:
+        yield from iter_pages(client, source.opts.get("base") or fetch.rss_url, source.target)
+
+
+SOURCE = ArxivRss()

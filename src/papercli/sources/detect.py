@@ -1,7 +1,7 @@
 """Recognise a saved page or file by its content, whatever its name, and parse it.
 
-Gzip is unpacked first. Then each source's `sniff` is asked, in this fixed order, and the first
-that claims the body parses it:
+Gzip is unpacked first. Then each source's sniffers are asked, in the order of
+`registry.SOURCES`, and the first that claims the body parses it:
 
 1. arXiv API (Atom)           `arxiv_api`
 2. arXiv RSS / RDF feed       `arxiv_rss`
@@ -18,34 +18,20 @@ which is the loosest sniff and so the last resort.
 from __future__ import annotations
 
 import gzip
-import importlib
 import itertools
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
-from types import ModuleType
 
 from papercli.errors import ParseError, UsageError
 from papercli.models import Page, Paper
 from papercli.sources import files
+from papercli.sources.base import Parser
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Unpacked size allowed in memory; bigger JSON lines files stream through `iter_file_papers`.
 MAX_UNPACKED = 1024 * 1024 * 1024
-
-# (module under papercli.sources, sniff function, parse function), in the order asked.
-ORDER: tuple[tuple[str, str, str], ...] = (
-    ("arxiv_api", "sniff", "parse"),
-    ("arxiv_rss", "sniff", "parse"),
-    ("arxiv_listing", "sniff", "parse"),
-    ("hf", "sniff_page", "parse_page"),
-    ("hf", "sniff_api", "parse_api"),
-    ("files", "sniff_jsonl", "parse_jsonl"),
-    ("files", "sniff_text", "parse_text"),
-)
-
-Parser = Callable[..., Page]
 
 
 def parse_any(data: bytes, *, url: str | None = None, name: str | None = None) -> Page:
@@ -67,12 +53,12 @@ def parse_any(data: bytes, *, url: str | None = None, name: str | None = None) -
 
 
 def find_parser(data: bytes) -> Parser | None:
-    """The parse function of the first source in ORDER whose sniff claims `data`."""
-    for module_name, sniff_name, parse_name in ORDER:
-        module = _source_module(module_name)
-        if module is not None and getattr(module, sniff_name)(data):
-            parser: Parser = getattr(module, parse_name)
-            return parser
+    """The parse function of the first source (in registry order) whose sniff claims `data`."""
+    from papercli.sources.registry import sniffers
+
+    for sniff, parse in sniffers():
+        if sniff(data):
+            return parse
     return None
 
 
@@ -138,14 +124,3 @@ def gunzip(data: bytes, label: str = "input") -> bytes:
         out.append(chunk)
         data = unpacker.unused_data
     return b"".join(out)
-
-
-def _source_module(name: str) -> ModuleType | None:
-    """papercli.sources.<name>, or None while that source is not part of this build."""
-    full = f"papercli.sources.{name}"
-    try:
-        return importlib.import_module(full)
-    except ModuleNotFoundError as exc:
-        if exc.name == full:
-            return None
-        raise

@@ -17,13 +17,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date as Date
 from email.utils import parsedate_to_datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from papercli.errors import ParseError
+from papercli.errors import ParseError, UsageError
 from papercli.models import Page, Paper, local_id, split_arxiv_id
+from papercli.sources.base import SourceSpec, spec
+
+if TYPE_CHECKING:
+    from papercli.http import HttpClient
+    from papercli.settings import FetchSettings
 
 JSONL_KIND = "jsonl"
 TEXT_KIND = "text"
@@ -460,3 +466,38 @@ def _parse_date_line(line: str) -> tuple[str | None] | None:
             continue
         return (day.isoformat() if match["year"] else None,)
     return None
+
+
+# --- the source ----------------------------------------------------------------------------
+
+
+class SavedFile:
+    """A path to a saved page or file of any kind papercli reads, recognised by its content."""
+
+    prefix = "file"
+    aliases: tuple[str, ...] = ()
+    sniffers = ((sniff_jsonl, parse_jsonl), (sniff_text, parse_text))
+
+    def parse_name(self, rest: str) -> SourceSpec:
+        if not rest:
+            raise UsageError("`file` needs a path", hint="e.g. file:saved-page.html")
+        return spec("file", rest)
+
+    def name(self, source: SourceSpec) -> str:
+        return f"file:{Path(source.target).name}"
+
+    def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
+        return [spec("file", arg) for arg in args]
+
+    def from_url(self, url: str) -> SourceSpec | None:
+        return None
+
+    def iter_pages(
+        self, source: SourceSpec, client: HttpClient, fetch: FetchSettings
+    ) -> Iterator[Page]:
+        from papercli.sources.detect import iter_file_pages
+
+        yield from iter_file_pages(Path(source.target).expanduser())
+
+
+SOURCE = SavedFile()

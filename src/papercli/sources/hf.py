@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date as Date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from papercli.errors import ParseError, UsageError
 from papercli.models import Page, Paper, split_arxiv_id
+from papercli.sources.base import SourceSpec, spec
+
+if TYPE_CHECKING:
+    from papercli.http import HttpClient
+    from papercli.settings import FetchSettings
 
 API_KIND = "hf-api"
 PAGE_KIND = "hf-page"
@@ -400,3 +405,63 @@ def _query_int(query: dict[str, list[str]], name: str) -> int | None:
 def _kind_of(value: Any) -> str:
     names = {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}
     return names.get(type(value), "number")
+
+
+# --- the source ----------------------------------------------------------------------------
+
+
+class HuggingFace:
+    """`hf` (the latest day), `hf:2024-08-01`, `hf:2024-W31`, `hf:2024-08`: the Daily Papers API."""
+
+    prefix = "hf"
+    aliases: tuple[str, ...] = ()
+    sniffers = ((sniff_page, parse_page), (sniff_api, parse_api))
+
+    def parse_name(self, rest: str) -> SourceSpec:
+        """'' -> the latest day; '2024-08-01' -> a day, '2024-W31' a week, '2024-08' a month."""
+        if not rest:
+            return spec("hf")
+        when = {"week" if "W" in rest else "date" if rest.count("-") == 2 else "month": rest}
+        _check_when(**when)
+        return spec("hf", date=when.get("date"), week=when.get("week"), month=when.get("month"))
+
+    def name(self, source: SourceSpec) -> str:
+        opts = source.opts
+        when = opts.get("date") or opts.get("week") or opts.get("month")
+        return f"hf:{when}" if when else "hf"
+
+    def from_args(self, args: Sequence[str], options: dict[str, Any]) -> list[SourceSpec]:
+        if args:
+            raise UsageError(f"`fetch hf` takes no arguments (got {args[0]!r}); use --date/--week")
+        date, week, month = (options.get(key) for key in ("date", "week", "month"))
+        _check_when(date=date, week=week, month=month)
+        return [spec("hf", date=date, week=week, month=month)]
+
+    def from_url(self, url: str) -> SourceSpec | None:
+        """'https://huggingface.co/api/daily_papers?date=2024-08-01' -> hf:2024-08-01 there."""
+        parts = urlsplit(url)
+        if parts.path.rstrip("/") != "/api/daily_papers":
+            return None
+        query = parse_qs(parts.query)
+        return spec(
+            "hf",
+            date=_first(query, "date"),
+            week=_first(query, "week"),
+            month=_first(query, "month"),
+            base=f"{parts.scheme}://{parts.netloc}",
+        )
+
+    def iter_pages(
+        self, source: SourceSpec, client: HttpClient, fetch: FetchSettings
+    ) -> Iterator[Page]:
+        opts = source.opts
+        yield from iter_pages(
+            client,
+            opts.get("base") or fetch.hf_url,
+            date=opts.get("date"),
+            week=opts.get("week"),
+            month=opts.get("month"),
+        )
+
+
+SOURCE = HuggingFace()
