@@ -9,6 +9,7 @@ import sys
 import sysconfig
 import venv
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -85,9 +86,39 @@ def test_output_file_and_dated_dir(tmp_path):
     assert target.read_text().lstrip().lower().startswith("<!doctype html>")
     folder = tmp_path / "digests"
     folder.mkdir()
-    result = run_cli("digest", SEED, "-f", "md", "--date", "2025-07-31", "-o", f"{folder}/")
+    for query in ("diffusion", "video"):
+        result = run_cli("digest", SEED, "-t", query, "--date", "2025-07-31", "-o", f"{folder}/")
+        assert result.code == 0, result.err
+    titled = run_cli("digest", SEED, "--title", "Vision weekly", "-o", f"{folder}/", "-f", "json")
+    assert titled.code == 0, titled.err
+    # Two digests of one day never overwrite each other: the name says what each is about.
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "papercli-diffusion-2025-07-31.md",
+        "papercli-video-2025-07-31.md",
+        f"papercli-vision-weekly-{date.today().isoformat()}.json",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [("d.html", "<!doctype html>"), ("d.md", "# Daily digest"), ("d.txt", "Daily digest"),
+     ("d.json", "{"), ("d.HTM", "<!doctype html>")],
+)  # fmt: skip
+def test_output_format_follows_the_extension(tmp_path, name, start):
+    target = tmp_path / name
+    result = run_cli("digest", SEED, "-t", "diffusion", "-o", str(target))
     assert result.code == 0, result.err
-    assert [p.name for p in folder.iterdir()] == ["papercli-digest-2025-07-31.md"]
+    assert target.read_text().lower().startswith(start.lower())
+
+
+def test_format_flag_beats_the_extension_and_unknown_extensions_fail(tmp_path):
+    target = tmp_path / "notes.html"
+    assert run_cli("digest", SEED, "-f", "md", "-o", str(target)).code == 0
+    assert target.read_text().startswith("# Daily digest")
+    bad = run_cli("digest", SEED, "-o", str(tmp_path / "digest.pdf"))
+    assert bad.code == ExitCode.USAGE
+    assert bad.err.startswith("Error: cannot tell the format of") and "--format" in bad.err
+    assert not (tmp_path / "digest.pdf").exists()
 
 
 def test_limit_and_sort():

@@ -217,13 +217,14 @@ def test_golden_with_ai_summary_and_github(fixtures: Path) -> None:
     )
     md = render(digest, "md")
     check_golden("digest-2026-08-21.md", md)
+    assert ("matched: agent · 163 upvotes · 1 comment · 8 GitHub stars") in md
     assert (
-        "matched: agent · 163 upvotes · "
-        "code: [google-research/envharness](https://github.com/google-research/envharness) ★ 8"
+        "[code: google-research/envharness](https://github.com/google-research/envharness)"
     ) in md
     # SkillEvo has no repo on the page: no code link, no stars.
     skill = md.split("### [SkillEvo")[1].split("###")[0]
-    assert "matched: agent · 6 upvotes\n" in skill
+    assert "matched: agent · 6 upvotes · 2 comments\n" in skill
+    assert "code:" not in skill and "GitHub star" not in skill
     assert "EnvHarness and EnvRigger dynamically reshape static environments" in md
 
     html = render(digest, "html")
@@ -250,9 +251,9 @@ def test_markdown_structure(digest: Digest) -> None:
         in lines
     )
     assert "Nikhila Ravi, Valentin Gabeur, Yuan-Ting Hu et al. · 2024-08-01" in lines
-    assert "matched: video, motion · 5 upvotes" in lines
+    assert "matched: video, motion · 5 upvotes · 1 comment" in lines
     assert "Susung Hong · 2024-08-01" in lines
-    assert "matched: diffusion · 1 upvote" in lines
+    assert "matched: diffusion · 1 upvote · 1 comment" in lines
     # Topics in the digest's order, papers in their entries' order.
     order = [line.split("](")[0].removeprefix("### [") for line in lines if line.startswith("###")]
     assert order[0] == "Gemma 2: Improving Open Language Models at a Practical Size"
@@ -286,7 +287,8 @@ def test_json_schema(digest: Digest) -> None:
     data = json.loads(render(digest, "json"))
     assert data == digest_to_json(digest)
     assert sorted(data) == [
-        "date", "excludes", "generated_by", "papers", "queries", "title", "topics", "total_papers",
+        "date", "excludes", "generated_by", "more", "papers", "queries", "sort", "title", "topics",
+        "total_papers", "updates",
     ]  # fmt: skip
     assert data["generated_by"] == VERSION
     assert data["total_papers"] == 16
@@ -323,11 +325,11 @@ def test_html_escapes_everything_from_pages(hostile_digest: Digest, fmt: str) ->
     html = render(hostile_digest, fmt)
     parsed = assert_inert(html)
     text = "".join(parsed.text)
-    assert "<script>alert(1)</script> & $x<y$" in text
+    assert "<script>alert(1)</script> & x<y" in text
     assert "Nikhila Ravi <img src=x onerror=alert(1)>" in text
     assert "<b>video</b> & <i>segmentation</i>" in text
-    assert "We show $x<y$ & more." in text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; $x&lt;y$" in html
+    assert "We show x<y & more." in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; x&lt;y" in html
     # The javascript: URLs never become links; the paper falls back to its arXiv page.
     hrefs = [attrs.get("href") for tag, attrs in parsed.tags if tag == "a"]
     assert "https://arxiv.org/abs/2408.00714" in hrefs
@@ -340,13 +342,13 @@ def test_markdown_escapes_everything_from_pages(hostile_digest: Digest) -> None:
     md = render(hostile_digest, "md")
     assert re.findall(r"(?<!\\)[<>]", md) == []
     assert "javascript" not in md.lower()
-    assert r"\<script\>alert(1)\</script\> & $x\<y$" in md
+    assert r"\<script\>alert(1)\</script\> & x\<y" in md
     assert r"# Daily \<digest\>: \<script\>" in md
     # A CommonMark renderer that passes raw HTML through still makes no element of it.
     html = MarkdownIt("commonmark").render(md)
     parsed = assert_inert(html)
     assert {tag for tag, _ in parsed.tags} <= {"h1", "h2", "h3", "p", "a", "ol", "li", "em", "hr"}
-    assert "<script>alert(1)</script> & $x<y$" in "".join(parsed.text)
+    assert "<script>alert(1)</script> & x<y" in "".join(parsed.text)
 
 
 def test_text_drops_terminal_escapes(hostile_digest: Digest) -> None:

@@ -248,30 +248,48 @@ def digest(
     exclude: list[str] = typer.Option(None, "--exclude", "-x", help="Drop papers on this."),
     since: str = typer.Option(None, "--since", help="Store: first seen since 1d, 7d or a DATE."),
     source: str = typer.Option(None, "--source", help="Store: only this source, e.g. hf, arxiv."),
-    fmt: str = typer.Option("md", "--format", "-f", help="md, html, text or json."),
+    fmt: str = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="md, html, text, json or email-html [default: from -o, else md].",
+    ),
     output: str = typer.Option(None, "-o", "--output", help="Write to FILE, or DIR/ (dated name)."),
     template: Path = typer.Option(None, "--template", help="A Jinja template to render with."),
-    n_topics: str = typer.Option("auto", "--topics", help="Number of topics, or auto."),
+    n_topics: str = typer.Option("auto", "--topics", help="Number of topics, or auto (at most 8)."),
     limit: int = typer.Option(None, "--limit", help="At most N papers."),
-    sort: str = typer.Option("relevance", "--sort", help="relevance, upvotes or date."),
-    day: str = typer.Option(None, "--date", help="The date the digest is for [default: today]."),
+    sort: str = typer.Option("best", "--sort", help="best, relevance, upvotes or date."),
+    announce: str = typer.Option(
+        None, "--announce", help="Cards for these types: new,cross,replace [default: new,cross]."
+    ),
+    updates: bool = typer.Option(
+        True, "--updates/--no-updates", help="List matching replacements under Updated."
+    ),
+    max_papers: int = typer.Option(
+        None, "--max-papers", help="Full cards for N papers, one line for the rest [email: 50]."
+    ),
+    day: str = typer.Option(
+        None, "--date", help="The digest's date [default: its papers' latest]."
+    ),
     title: str = typer.Option(None, "--title", help="The digest's title."),
     email_to: list[str] = typer.Option(None, "--email-to", help="Email it to ADDR (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="With --email-to: write the .eml."),
 ) -> None:
-    """Group papers into topics and render a digest of those matching --topic.
+    """Render a digest of the papers matching --topic, grouped into topics.
 
-    Reads INPUT files/URLs when given, else the store. Output goes to stdout unless -o.
+    Reads INPUT files/URLs when given, else the store. Output goes to stdout (a readable view on a
+    terminal, Markdown when piped) unless -o.
 
     Example: papercli digest examples/hf-daily-papers-jul-31.txt --topic diffusion
     """
     env: Environment = ctx.obj
     from papercli.deliver import output_path, write_atomic
-    from papercli.digest import build_digest, parse_n_topics
-    from papercli.render import EXTENSIONS, render
+    from papercli.digest import EMAIL_MAX_PAPERS, build_digest, parse_announce, parse_n_topics
+    from papercli.render import EXTENSIONS, format_for, output_name, render
     from papercli.report import work_progress
 
     settings = _settings()
+    fmt = format_for(fmt, output)
     with work_progress(env) as bar:
         papers, page_date = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:
@@ -286,6 +304,9 @@ def digest(
             sort=sort,
             title=title or "Daily digest",
             day=day or page_date,
+            announce=parse_announce(announce),
+            updates=updates,
+            max_papers=max_papers if max_papers or not email_to else EMAIL_MAX_PAPERS,
             progress=bar.topics,
         )
     if email_to:
@@ -293,9 +314,14 @@ def digest(
         return
     text = render(result, fmt, template=template, template_dirs=settings.template_dirs)
     if output:
-        path = output_path(output, date=result.date, name="digest", ext=EXTENSIONS[fmt])
+        name = output_name(result)
+        path = output_path(output, date=result.date, name=name, ext=EXTENSIONS[fmt])
         write_atomic(path, text)
         env.info(f"wrote {len(result.entries)} papers in {len(result.topics)} topics to {path}")
+    elif fmt == "md" and template is None and env.out.is_terminal:
+        from rich.markdown import Markdown
+
+        env.out.print(Markdown(text, hyperlinks=True))
     else:
         env.write(text)
 

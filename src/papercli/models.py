@@ -15,6 +15,16 @@ NEW = "new"
 CROSS = "cross"
 REPLACE = "replace"
 REPLACE_CROSS = "replace-cross"
+ANNOUNCE_KINDS = (NEW, CROSS, REPLACE)  # what --announce chooses from; replace-cross is a replace
+# How a card names each announce type; Hugging Face papers have none and show nothing.
+ANNOUNCE_LABELS = {
+    NEW: "new",
+    CROSS: "cross-list",
+    REPLACE: "replacement",
+    REPLACE_CROSS: "replacement (cross-list)",
+}
+# arXiv renders HTML versions of papers submitted from December 2023 on.
+_FIRST_HTML_MONTH = "2312"
 
 _NEW_ID = re.compile(r"(\d{4}\.\d{4,5})(?:v(\d+))?$")
 _OLD_ID = re.compile(r"([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
@@ -67,6 +77,7 @@ class Paper:
     num_comments: int | None = None
     github_repo: str | None = None
     github_stars: int | None = None
+    project_page: str | None = None
     ai_summary: str | None = None
     ai_keywords: list[str] = field(default_factory=list)
     # Filled in by the store: where and when papercli saw it.
@@ -80,6 +91,40 @@ class Paper:
         if self.id.startswith("title:"):
             return None
         return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def announce_kind(self) -> str:
+        """new, cross or replace (a replaced cross-list is a replace); no type counts as new."""
+        if self.announce_type in (REPLACE, REPLACE_CROSS):
+            return REPLACE
+        return CROSS if self.announce_type == CROSS else NEW
+
+    @property
+    def on_hugging_face(self) -> bool:
+        """Did the paper come from Hugging Face Daily Papers (or is it known there)?"""
+        hf_fields = (self.upvotes, self.num_comments, self.ai_summary)
+        return any(s.startswith("hf") for s in self.sources) or any(
+            v is not None for v in hf_fields
+        )
+
+    def links(self) -> dict[str, str]:
+        """Where to read the paper, by kind, only the kinds known for it.
+
+        arXiv 2608.19880 from Hugging Face with a repo -> {'abs': 'https://arxiv.org/abs/2608.19880',
+        'pdf': '.../pdf/2608.19880', 'html': '.../html/2608.19880',
+        'hf': 'https://huggingface.co/papers/2608.19880', 'code': 'https://github.com/...'}
+        """
+        found: dict[str, str | None] = {"abs": self.abs_url}
+        if not self.id.startswith("title:"):
+            version = f"v{self.version}" if self.version else ""
+            found["pdf"] = f"https://arxiv.org/pdf/{self.id}{version}"
+            if re.fullmatch(r"\d{4}\.\d{4,5}", self.id) and self.id[:4] >= _FIRST_HTML_MONTH:
+                found["html"] = f"https://arxiv.org/html/{self.id}{version}"
+            if self.on_hugging_face:
+                found["hf"] = f"https://huggingface.co/papers/{self.id}"
+        found["code"] = self.github_repo
+        found["project"] = self.project_page
+        return {kind: url for kind, url in found.items() if url}
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -141,6 +186,11 @@ class Digest:
     queries: list[str] = field(default_factory=list)
     excludes: list[str] = field(default_factory=list)
     total_papers: int = 0  # papers considered before matching
+    # Matching papers beyond the cap on full cards (`max_papers`): one line each, in order.
+    more: list[DigestEntry] = field(default_factory=list)
+    # Matching replacements of papers not shown before: the short "Updated" section at the end.
+    updates: list[DigestEntry] = field(default_factory=list)
+    sort: str = "best"
 
     def entries_for(self, topic_id: int) -> list[DigestEntry]:
         return [entry for entry in self.entries if entry.topic_id == topic_id]

@@ -17,15 +17,16 @@ import json
 import re
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from papercli import __version__
 from papercli.errors import UsageError
-from papercli.models import Digest, DigestEntry, Paper, Topic
+from papercli.models import ANNOUNCE_LABELS, Digest, DigestEntry, Paper, Topic
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -190,6 +191,83 @@ def repo_name(url: str | None) -> str:
     return path if parts.netloc.endswith("github.com") and path else _clean(url)
 
 
+# LaTeX a title or abstract carries: math ($...$, \(...\)), a command with one braced argument
+# (\emph{x}), an accent (\"o, {\'e}), a bare command (\LaTeX), an escaped character (\%).
+_TEX = re.compile(
+    r"\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\]"
+    r"|\{?\\[\"'`^~=.](?:\{\w\}|\w)\}?"
+    r"|\\[A-Za-z]+\*?(?:\{[^{}$]*\})?"
+    r"|\\[%&_#$]",
+    re.DOTALL,
+)
+
+
+def tex_to_text(text: str | None) -> str:
+    """The LaTeX in a title or abstract written as plain Unicode text; the rest untouched.
+
+    '$\\Lambda$CDM' -> 'ΛCDM'; '$O(n^2)$' -> 'O(n^2)'; '10\\% of \\emph{all}' -> '10% of all';
+    '5% of runs' stays (outside LaTeX a % is just a percent sign).
+    """
+    text = text or ""
+    if "$" not in text and "\\" not in text:
+        return text
+    return _TEX.sub(lambda m: _tex_span(m.group(0)), text)
+
+
+@lru_cache(maxsize=4096)
+def _tex_span(span: str) -> str:
+    import logging
+
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # it warns on every odd brace
+    try:
+        text = LatexNodes2Text(math_mode="text", strict_latex_spaces=True).latex_to_text(span)
+    except Exception:  # a malformed span reads better raw than not at all
+        return span
+    return " ".join(text.split()) if text.strip() else span
+
+
+def announce_label(paper: Paper) -> str:
+    """How a card names the paper's announce type: 'new', 'cross-list', 'replacement', or ''
+    for a paper without one (Hugging Face)."""
+    return ANNOUNCE_LABELS.get(paper.announce_type or "", "")
+
+
+def readable(paper: Paper) -> Paper:
+    """The paper with its title, abstract and summary written as text instead of LaTeX."""
+    return replace(
+        paper,
+        title=tex_to_text(paper.title),
+        abstract=tex_to_text(paper.abstract),
+        comments=tex_to_text(paper.comments) if paper.comments else paper.comments,
+        ai_summary=tex_to_text(paper.ai_summary) if paper.ai_summary else paper.ai_summary,
+    )
+
+
+def paper_links(paper: Paper) -> list[tuple[str, str]]:
+    """(name, safe URL) of each place to read the paper, in reading order."""
+    names = {"abs": "abstract", "pdf": "PDF", "html": "HTML", "hf": "Hugging Face",
+             "code": "code", "project": "project page"}  # fmt: skip
+    base = {"code": "https://github.com"}
+    links = paper.links()
+    safe = [(k, abs_url(links[k], base.get(k, _ARXIV))) for k in names if k in links]
+    return [(_link_name(k, url, names), url) for k, url in safe if url]
+
+
+def _link_name(kind: str, url: str, names: dict[str, str]) -> str:
+    """'code' links name their GitHub repo: 'code: google-research/envharness'."""
+    if kind == "code" and repo_name(url) != url:
+        return f"code: {repo_name(url)}"
+    return names[kind]
+
+
+def doi_url(doi: str | None) -> str | None:
+    """'10.1103/PhysRevD.103.103025' -> 'https://doi.org/10.1103/PhysRevD.103.103025'."""
+    text = _clean(doi)
+    return abs_url("https://doi.org/" + text) if text else None
+
+
 FILTERS = {
     "oneline": oneline,
     "first_sentences": first_sentences,
@@ -201,6 +279,9 @@ FILTERS = {
     "wrap": wrap,
     "slug": slug,
     "repo_name": repo_name,
+    "announce_label": announce_label,
+    "paper_links": paper_links,
+    "doi_url": doi_url,
 }
 
 
@@ -299,7 +380,8 @@ def render(
             raise UsageError(f"template file {template} not found", hint="check --template")
         dirs.insert(0, template.parent)
         name = template.name
-    return _render_template(environment(dirs), name, context(digest), fmt, user=bool(dirs))
+    values = context(readable_digest(digest))
+    return _render_template(environment(dirs), name, values, fmt, user=bool(dirs))
 
 
 def _render_template(
@@ -321,13 +403,63 @@ def _render_template(
         ) from exc
 
 
+def readable_digest(digest: Digest) -> Digest:
+    """The digest with every paper's LaTeX written as text (see `tex_to_text`)."""
+
+    def entries(items: list[DigestEntry]) -> list[DigestEntry]:
+        return [replace(entry, paper=readable(entry.paper)) for entry in items]
+
+    return replace(
+        digest,
+        entries=entries(digest.entries),
+        more=entries(digest.more),
+        updates=entries(digest.updates),
+    )
+
+
+def format_for(fmt: str | None, output: str | None) -> str:
+    """The format to render: `fmt` when given, else from -o FILE's extension, else md.
+
+    (None, 'out/digest.html') -> 'html'; (None, 'notes.txt') -> 'text'; (None, 'dir/') -> 'md'.
+    """
+    if fmt:
+        return fmt
+    suffix = Path(output or "").suffix.lower().lstrip(".")
+    by_extension = {"md": "md", "markdown": "md", "html": "html", "htm": "html",
+                    "txt": "text", "text": "text", "json": "json"}  # fmt: skip
+    if output and not output.endswith(("/", "\\")) and suffix:
+        if suffix not in by_extension:
+            raise UsageError(
+                f"cannot tell the format of {output!r} from its extension",
+                hint="name it .md, .html, .txt or .json, or give --format",
+            )
+        return by_extension[suffix]
+    return "md"
+
+
+def output_name(digest: Digest) -> str:
+    """What a dated file in -o DIR/ is named after: the title, the queries, or the topics.
+
+    'Daily digest' on queries ['diffusion', 'LLM'] -> 'diffusion-llm'; a named digest's
+    title 'papercli: astro' -> 'astro'; no queries -> the first two topics' first terms.
+    """
+    if digest.queries:
+        words = " ".join(digest.queries)
+    elif digest.title not in ("", "Daily digest"):
+        words = digest.title.removeprefix("papercli:")
+    else:
+        words = " ".join(t.label.split(" · ")[-1].split(",")[0] for t in digest.topics[:2])
+    name = re.sub(r"[^\w]+", "-", words.casefold()).strip("-")[:60].strip("-")
+    return name or "digest"
+
+
 def context(digest: Digest) -> dict[str, Any]:
     """What every template sees: the digest, its sections in order, counts and the generator."""
     sections = sections_of(digest)
     return {
         "digest": digest,
         "sections": sections,
-        "paper_count": sum(len(s.entries) for s in sections),
+        "paper_count": sum(len(s.entries) for s in sections) + len(digest.more),
         "topic_count": len(sections),
         "generated_by": f"papercli {__version__}",
         "version": __version__,
@@ -359,9 +491,12 @@ def sections_of(digest: Digest) -> list[Section]:
 def digest_to_json(digest: Digest) -> dict[str, Any]:
     """The digest as plain data with a stable schema (the `json` format).
 
-    {"title", "date", "generated_by", "queries", "excludes", "total_papers",
-     "topics": [{"id", "label", "terms", "size", "papers": [ids]}], "papers": [{...}]}
+    {"title", "date", "generated_by", "queries", "excludes", "total_papers", "sort",
+     "topics": [{"id", "label", "terms", "size", "papers": [ids]}], "papers": [{...}],
+     "more": [papers beyond max_papers], "updates": [replacements]}; each paper has
+    "announce_type" and "links" ({"abs", "pdf", "html", "hf", "code", "project"}, the known ones).
     """
+    digest = readable_digest(digest)
     sections = sections_of(digest)
     return {
         "title": digest.title,
@@ -380,7 +515,10 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
             }
             for s in sections
         ],
+        "sort": digest.sort,
         "papers": [_entry_json(entry) for s in sections for entry in s.entries],
+        "more": [_entry_json(entry) for entry in digest.more],
+        "updates": [_entry_json(entry) for entry in digest.updates],
     }
 
 
@@ -405,6 +543,8 @@ def _entry_json(entry: DigestEntry) -> dict[str, Any]:
         "num_comments": paper.num_comments,
         "github_repo": paper.github_repo,
         "github_stars": paper.github_stars,
+        "project_page": paper.project_page,
+        "links": paper.links(),
         "ai_summary": paper.ai_summary,
         "ai_keywords": list(paper.ai_keywords),
         "sources": list(paper.sources),

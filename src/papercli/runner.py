@@ -30,7 +30,7 @@ FORMATS = ("html", "text")
 DEFAULT_SUBJECT = "{title} - {date}: {count} papers in {n_topics} topics"
 KNOWN_KEYS = {
     "sources", "topics", "exclude", "format", "recipients", "subject", "send_empty", "since",
-    "n_topics", "limit", "sort", "title",
+    "n_topics", "limit", "sort", "title", "max_papers", "updates", "announce",
 }  # fmt: skip
 
 
@@ -49,8 +49,11 @@ class DigestConfig:
     since: str = "7d"  # how far back a run looks for papers it has not delivered yet
     n_topics: int | None = None
     limit: int | None = None
-    sort: str = "relevance"
+    sort: str = "best"
     title: str | None = None
+    max_papers: int = 50  # full cards; matching papers beyond get one line each
+    updates: bool = True  # matching replacements listed under "Updated"
+    announce: list[str] | None = None  # announce types shown as cards [default: new, cross]
 
     @classmethod
     def from_settings(cls, settings: Settings, name: str) -> DigestConfig:
@@ -88,7 +91,7 @@ def now() -> datetime:
 def subject_for(template: str, digest: Digest) -> str:
     """'{title} - {date}: {count} papers' -> 'Daily digest: diffusion - 2024-08-01: 3 papers'."""
     values = {
-        "title": digest.title, "date": digest.date, "count": len(digest.entries),
+        "title": digest.title, "date": digest.date, "count": len(digest.entries) + len(digest.more),
         "n_topics": len(digest.topics), "topics": ", ".join(t.label for t in digest.topics),
     }  # fmt: skip
     try:
@@ -184,18 +187,19 @@ def run_named_digest(
                 digest = build_digest(
                     todo, queries=config.topics, excludes=config.exclude,
                     n_topics=config.n_topics, limit=config.limit, sort=config.sort,
-                    title=config.title or f"papercli: {name}", day=now().date().isoformat(),
+                    title=config.title or f"papercli: {name}", max_papers=config.max_papers,
+                    updates=config.updates, announce=config.announce, explain_no_match=False,
                 )  # fmt: skip
             except NoMatchError:
                 digest = None
-            if (digest is None or not digest.entries) and not config.send_empty:
+            if (digest is None or not _shown(digest)) and not config.send_empty:
                 result.quiet = True
                 continue
             msg = _message(settings, config, digest, recipients, smtp)
             messages.append(msg)
             if dry_run:
                 continue
-            ids = [e.paper.id for e in digest.entries] if digest else []
+            ids = [e.paper.id for e in _shown(digest)] if digest else []
             try:
                 _send(msg, smtp)
             except DeliveryError as exc:
@@ -211,6 +215,11 @@ def run_named_digest(
             hint="run `papercli send --retry` once the server is reachable",
         )
     return result, messages
+
+
+def _shown(digest: Digest) -> list:
+    """Every entry a message shows: cards, one-line extras and updates."""
+    return [*digest.entries, *digest.more, *digest.updates]
 
 
 def _pending_in_outbox(outbox, name: str) -> dict[str, set[str]]:
@@ -241,7 +250,7 @@ def _message(settings, config: DigestConfig, digest, recipients, smtp) -> EmailM
     from papercli.deliver import build_message
 
     from_addr = smtp.from_addr if smtp else "papercli@localhost"
-    if digest is None or not digest.entries:
+    if digest is None or not _shown(digest):
         day = now().date().isoformat()
         text = f"Nothing new matched {', '.join(config.topics) or 'your topics'} on {day}.\n"
         return build_message(subject=f"papercli: {config.name} - {day}: nothing new",
