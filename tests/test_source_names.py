@@ -113,10 +113,13 @@ def test_an_unknown_source_is_an_error_listing_the_known_ones(upstream) -> None:
 
 
 def test_digest_reads_a_source_by_its_name(upstream) -> None:
-    by_name = run_cli("digest", "arxiv:q-fin", "--format", "json")
-    assert by_name.code == 0, by_name.err
-    papers = json.loads(by_name.out)["papers"]
-    assert len(papers) == 16
+    options = ("--format", "json", "--date", "2024-08-02")
+    by_name = run_cli("digest", "arxiv:q-fin", *options)
+    by_alias = run_cli("digest", "arxiv-listing:q-fin/new", *options)
+    saved = run_cli("digest", str(Q_FIN), *options)
+    assert by_name.code == by_alias.code == saved.code == 0, by_name.err
+    assert by_name.out == by_alias.out == saved.out
+    assert "Quantitative Finance" in by_name.out or "q-fin" in by_name.out
 
 
 @pytest.mark.parametrize("word", ["today", "yesterday"])
