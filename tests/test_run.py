@@ -89,7 +89,7 @@ def test_down_server_keeps_the_digest_in_the_outbox_then_retry_sends_it(papercli
 
     with running(Collector()) as server:
         write_config(papercli_home, server.port)
-        retried = run_cli("send", "--retry")
+        retried = run_cli("send")
         assert retried.code == 0, retried.err
         assert len(server.messages) == 1
         assert Outbox(papercli_home / "outbox").items() == []

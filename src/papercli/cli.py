@@ -476,18 +476,18 @@ def run_digest(
 @app.command()
 def send(
     ctx: typer.Context,
-    retry: bool = typer.Option(False, "--retry", help="Send the messages waiting in the outbox."),
+    retry: bool = typer.Option(
+        False, "--retry", help="Kept for earlier scripts: `send` alone does the same."
+    ),
 ) -> None:
     """Send the digests that could not be sent before (kept in the outbox).
 
-    Example: papercli send --retry
+    Example: papercli send
     """
     env: Environment = ctx.obj
     from papercli.errors import DeliveryError
     from papercli.runner import retry_outbox
 
-    if not retry:
-        raise UsageError("nothing to do", hint="`papercli send --retry` sends the outbox")
     result = retry_outbox(_settings())
     env.info(f"outbox: sent {len(result.sent)}, still waiting {len(result.failed)}")
     if result.failed:

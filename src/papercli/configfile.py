@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from papercli.errors import ConfigError
+from papercli.errors import ConfigError, DeliveryError
 
 DEFAULT_CONFIG = """\
 # papercli config. Settings resolve as: command-line flags > PAPERCLI_* environment > this file.
@@ -62,4 +62,8 @@ def write_default_config(path: Path, *, force: bool = False) -> Path:
 
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists", hint="pass --force to overwrite it")
-    return write_atomic(path, DEFAULT_CONFIG)
+    try:
+        return write_atomic(path, DEFAULT_CONFIG)
+    except DeliveryError as exc:  # exit 3 (the config), not 8 (a digest)
+        hint = "check the folder's permissions, or pass --config"
+        raise ConfigError(exc.message, hint=hint) from exc

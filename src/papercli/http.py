@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from papercli.errors import NetworkError, StoreError
+from papercli.errors import ConfigError, NetworkError
 from papercli.settings import FetchSettings
 
 if TYPE_CHECKING:
@@ -203,7 +203,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
-        raise StoreError(
+        # Exit 3, not the store's 6: the cache dir is a setting (PAPERCLI_HOME), the store is fine.
+        raise ConfigError(
             f"cannot write the HTTP cache file {path}: {exc.strerror or exc}",
             hint="check the cache dir's permissions and free space, or set PAPERCLI_HOME",
         ) from exc

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from papercli import __version__
-from papercli.errors import ConfigError
+from papercli.errors import ConfigError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -190,8 +190,17 @@ def load_settings(
         fetch.offline = offline
     env_db = os.environ.get("PAPERCLI_DB")
     config_db = config.get("db")
+    origin = "--db"
     if db is None:
+        origin = "PAPERCLI_DB" if env_db else f"db in {config_path}"
         db = Path(env_db) if env_db else Path(config_db) if isinstance(config_db, str) else None
+    if db is not None and not db.expanduser().parent.is_dir():
+        # A typo must not quietly create folders and an empty store: only the file is made.
+        error = UsageError if origin == "--db" else ConfigError
+        raise error(
+            f"{origin}: the folder {db.expanduser().parent} does not exist",
+            hint="create it first, or fix the path",
+        )
     return Settings(
         home=data_dir,
         config_path=config_path,
