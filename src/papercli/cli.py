@@ -511,7 +511,7 @@ def schedule(
     """
     env: Environment = ctx.obj
     from papercli.runner import DigestConfig
-    from papercli.schedule import cron_line, home_for_cron, install
+    from papercli.schedule import cron_line, install, settings_for_cron
 
     settings = _settings()
     DigestConfig.from_settings(settings, name)  # fail now, not at 07:30, if it is not defined
@@ -521,13 +521,20 @@ def schedule(
         weekdays=weekdays,
         log_path=settings.home / "logs" / f"{name}.log",
         config_path=settings.config_path.absolute(),
-        home=home_for_cron(),
+        env=settings_for_cron(),
+        options=_global_options_for_cron(env, settings),
     )
     (settings.home / "logs").mkdir(parents=True, exist_ok=True)
     if install_it:
         changed = install(line, name)
         env.info("crontab updated" if changed else "crontab already has this line")
     env.out.print(line, markup=False, soft_wrap=True)
+
+
+def _global_options_for_cron(env: Environment, settings: Settings) -> list[str]:
+    """The global options given to `schedule` itself, for the line it prints."""
+    options = ["--db", str(settings.db_path.absolute())] if env.db else []
+    return [*options, "--offline"] if env.offline else options
 
 
 # --- config ---------------------------------------------------------------------------------------

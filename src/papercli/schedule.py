@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from papercli.errors import ConfigError, UsageError
@@ -32,21 +33,32 @@ def papercli_command() -> list[str]:
 
 
 def cron_line(
-    name: str, *, at: str, weekdays: bool, log_path: Path, config_path: Path, home: str | None
+    name: str,
+    *,
+    at: str,
+    weekdays: bool,
+    log_path: Path,
+    config_path: Path,
+    env: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
 ) -> str:
     """One crontab line, with absolute paths and output to a log file.
 
     ('diffusion', at='07:30', weekdays=True) -> '30 7 * * 1-5 /venv/bin/papercli --quiet
-    --config /c.toml run diffusion >> /log 2>&1 # papercli:diffusion' (on one line)
+    --config /c.toml run diffusion >> /log 2>&1 # papercli:diffusion' (on one line).
+    `env` (see `settings_for_cron`) and the global `options` given to `schedule` go into the
+    line, so the cron run uses the same store, config and upstreams as the command that made it.
     """
     if not re.fullmatch(r"[\w.\-]+", name):
         raise UsageError(f"digest name {name!r} may only hold letters, digits, '.', '-' and '_'")
     hour, minute = parse_at(at)
-    env = f"PAPERCLI_HOME={shlex.quote(home)} " if home else ""
-    command = [*papercli_command(), "--quiet", "--config", str(config_path), "run", name]
+    prefix = "".join(f"{key}={shlex.quote(value)} " for key, value in sorted((env or {}).items()))
+    command = [
+        *papercli_command(), "--quiet", *options, "--config", str(config_path), "run", name
+    ]  # fmt: skip
     days = "1-5" if weekdays else "*"
     return (
-        f"{minute} {hour} * * {days} {env}{shlex.join(command)} "
+        f"{minute} {hour} * * {days} {prefix}{shlex.join(command)} "
         f">> {shlex.quote(str(log_path))} 2>&1 {MARKER}{name}"
     )
 
@@ -67,5 +79,23 @@ def install(line: str, name: str) -> bool:
     return True
 
 
-def home_for_cron() -> str | None:
-    return os.environ.get("PAPERCLI_HOME")
+# Settings that name a file or folder: made absolute, since cron starts in another directory.
+_PATH_SETTINGS = ("PAPERCLI_HOME", "PAPERCLI_DB", "PAPERCLI_CONFIG")
+
+
+def settings_for_cron(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every PAPERCLI_* setting in the environment, for the crontab line: cron's environment is
+    bare, and a run without PAPERCLI_DB would use another store and mail everything again.
+
+    Secrets (a name holding PASSWORD, TOKEN or SECRET) are never written into the crontab; the
+    config file is passed with --config instead of PAPERCLI_CONFIG.
+    """
+    environ = os.environ if environ is None else environ
+    found = {}
+    for key, value in environ.items():
+        if not key.startswith("PAPERCLI_") or key == "PAPERCLI_CONFIG":
+            continue
+        if any(word in key for word in ("PASSWORD", "TOKEN", "SECRET")):
+            continue
+        found[key] = str(Path(value).expanduser().absolute()) if key in _PATH_SETTINGS else value
+    return found
