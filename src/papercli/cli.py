@@ -142,12 +142,14 @@ def _env() -> Environment:
     return console.current()
 
 
-def _settings() -> Settings:
+def _settings(*, missing_config_ok: bool = False) -> Settings:
     """The settings of the command running: its global options > environment > config file."""
     from papercli.settings import load_settings
 
     env = console.current()
-    return load_settings(db=env.db, config_path=env.config, offline=env.offline)
+    return load_settings(
+        db=env.db, config_path=env.config, offline=env.offline, missing_config_ok=missing_config_ok
+    )
 
 
 def _store(settings: Settings) -> Store:
@@ -552,7 +554,7 @@ def config_init(
     env: Environment = ctx.obj
     from papercli.configfile import write_default_config
 
-    settings = _settings()
+    settings = _settings(missing_config_ok=True)
     path = write_default_config(settings.config_path, force=force)
     env.info(f"wrote {path}")
 
@@ -564,7 +566,7 @@ def config_path(ctx: typer.Context) -> None:
     Example: papercli config path
     """
     env: Environment = ctx.obj
-    env.out.print(str(_settings().config_path), markup=False)
+    env.out.print(str(_settings(missing_config_ok=True).config_path), markup=False)
 
 
 # --- entry point ----------------------------------------------------------------------------------

@@ -65,6 +65,9 @@ class DigestConfig:
                 hint="add one; `papercli config init` writes an example",
             )
         table: dict[str, Any] = tables[name]
+        from papercli.configcheck import check_table
+
+        check_table(cls, table, path=settings.config_path, name=f"digest.{name}", skip=("name",))
         unknown = sorted(set(table) - KNOWN_KEYS)
         if unknown:
             raise ConfigError(f"unknown setting {unknown[0]!r} in [digest.{name}]")

@@ -177,13 +177,28 @@ def _fetch_settings(config: dict[str, Any], config_path: Path) -> FetchSettings:
 
 
 def load_settings(
-    *, db: Path | None = None, config_path: Path | None = None, offline: bool | None = None
+    *,
+    db: Path | None = None,
+    config_path: Path | None = None,
+    offline: bool | None = None,
+    missing_config_ok: bool = False,
 ) -> Settings:
-    """Resolve the settings: flags (the arguments) > environment > config file > defaults."""
+    """Resolve the settings: flags (the arguments) > environment > config file > defaults.
+
+    A config file named by --config or PAPERCLI_CONFIG must exist (unless `missing_config_ok`,
+    for `config init` and `config path`); the default one may be absent.
+    """
     data_dir, config_dir, cache_dir = _default_dirs()
+    named = "--config" if config_path is not None else None
     if config_path is None:
         env_config = os.environ.get("PAPERCLI_CONFIG")
+        named = "PAPERCLI_CONFIG" if env_config else None
         config_path = Path(env_config) if env_config else config_dir / "config.toml"
+    if named and not missing_config_ok and not config_path.expanduser().exists():
+        raise ConfigError(
+            f"{named}: the config file {config_path} does not exist",
+            hint="fix the path, or write one with `papercli config init`",
+        )
     config = read_config(config_path)
     fetch = _fetch_settings(config, config_path)
     if offline is not None:
