@@ -173,6 +173,9 @@ class DigestEntry:
     topic_id: int
     score: float = 0.0
     matched_terms: list[str] = field(default_factory=list)
+    # Why the personal ranking kept it: "followed author: X", the closest liked or library paper,
+    # the terms that weighed most (empty unless the digest is ranked personally).
+    why: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -191,6 +194,7 @@ class Digest:
     # Matching replacements of papers not shown before: the short "Updated" section at the end.
     updates: list[DigestEntry] = field(default_factory=list)
     sort: str = "best"
+    rank: str = "default"  # "personal": ordered by the reader's own model (see papercli.personal)
 
     def entries_for(self, topic_id: int) -> list[DigestEntry]:
         return [entry for entry in self.entries if entry.topic_id == topic_id]

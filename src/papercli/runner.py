@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from papercli import console
-from papercli.errors import ConfigError, DeliveryError, NoMatchError
+from papercli.errors import ConfigError, DeliveryError, NoMatchError, PapercliError
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -32,6 +32,7 @@ ADHOC_DIGEST = "email-to"  # the outbox's name for `digest --email-to` messages
 KNOWN_KEYS = {
     "sources", "topics", "exclude", "format", "recipients", "subject", "send_empty", "since",
     "n_topics", "limit", "sort", "title", "max_papers", "updates", "announce",
+    "rank", "min_score",
 }  # fmt: skip
 
 
@@ -55,6 +56,8 @@ class DigestConfig:
     max_papers: int = 50  # full cards; matching papers beyond get one line each
     updates: bool = True  # matching replacements listed under "Updated"
     announce: list[str] | None = None  # announce types shown as cards [default: new, cross]
+    rank: str = "default"  # or "personal": ordered by the reader's own model (papercli.personal)
+    min_score: float | None = None  # with rank = "personal": the lowest score kept (0-1)
 
     @classmethod
     def from_settings(cls, settings: Settings, name: str) -> DigestConfig:
@@ -73,6 +76,12 @@ class DigestConfig:
         if unknown:
             raise ConfigError(f"unknown setting {unknown[0]!r} in [digest.{name}]")
         config = cls(name=name, **table)
+        from papercli.personal.ranking import check_rank
+
+        try:
+            config.rank = check_rank(config.rank, config.min_score, where="rank")
+        except PapercliError as exc:
+            raise ConfigError(f"[digest.{name}] {exc.message}", hint=exc.hint) from None
         if config.format not in FORMATS:
             raise ConfigError(f"[digest.{name}] format must be one of {', '.join(FORMATS)}")
         return config
@@ -196,6 +205,9 @@ def run_named_digest(
         papers = _candidates(store, config, specs, parse_since(config.since))
         pending = _pending_in_outbox(outbox, name)
         groups = _group_recipients(store, name, config.recipients or ["(dry run)"], papers, pending)
+        from papercli.personal.ranking import ranker_from_store
+
+        ranker = ranker_from_store(store, config.rank, console.info)
         failures = []
         for recipients, todo in groups:
             try:
@@ -204,7 +216,9 @@ def run_named_digest(
                     n_topics=config.n_topics, limit=config.limit, sort=config.sort,
                     title=config.title or f"papercli: {name}", max_papers=config.max_papers,
                     updates=config.updates, announce=config.announce, explain_no_match=False,
+                    ranker=ranker, min_score=config.min_score,
                 )  # fmt: skip
+                digest.rank = config.rank
             except NoMatchError:
                 digest = None
             if (digest is None or not _shown(digest)) and not config.send_empty:
