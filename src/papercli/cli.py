@@ -494,8 +494,8 @@ def send(
     env.info(f"outbox: sent {len(result.sent)}, still waiting {len(result.failed)}")
     if result.failed:
         raise DeliveryError(
-            f"{len(result.failed)} message(s) could not be sent: {result.errors[0]}",
-            hint="they stay in the outbox; try again later",
+            f"{len(result.failed)} message(s) could not be sent: {result.errors[0].message}",
+            hint="they stay in the outbox; run `papercli send` again later",
         )
 
 
@@ -557,6 +557,24 @@ def config_init(
     settings = _settings(missing_config_ok=True)
     path = write_default_config(settings.config_path, force=force)
     env.info(f"wrote {path}")
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context) -> None:
+    """Check the config file and print the settings in force, each with where it came from.
+
+    Every table is checked (sources, [fetch], [smtp], [templates], each [digest.NAME]); a
+    problem is one line naming the file, the table and the key, exit 3.
+
+    Example: papercli config check
+    """
+    env: Environment = ctx.obj
+    from papercli.configcheck import check_config, settings_in_force
+    from papercli.report import print_settings
+
+    settings = _settings()
+    digests = check_config(settings)
+    print_settings(env, settings_in_force(settings), digests)
 
 
 @config_app.command("path")

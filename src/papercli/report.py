@@ -212,6 +212,23 @@ def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     env.out.print(table)
 
 
+def print_settings(
+    env: Environment, rows: Sequence[tuple[str, str, str]], digests: Sequence[str]
+) -> None:
+    """`config check`: the settings in force and where each came from, then the digests."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for name in ("setting", "value", "from"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*map(cell, row))
+    env.out.print(table)
+    names = ", ".join(digests) if digests else "none"
+    env.out.print(f"digests: {names}", markup=False)
+    env.info("the config file is valid")
+
+
 STATUS_ROWS = 20  # the sources `status` shows without --all: the most recently fetched
 
 
