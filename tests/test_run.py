@@ -223,3 +223,19 @@ def test_unknown_digest_is_a_config_error(papercli_home):
     result = run_cli("run", "nope")
     assert result.code == ExitCode.CONFIG
     assert "no [digest.nope]" in result.err
+
+
+def test_dry_run_reports_a_failed_source_like_a_real_run(papercli_home, tmp_path, fixtures):
+    # A real listing page cut short: the fetch of it fails, and the dry run must say so.
+    page = fixtures / "arxiv-list/rendered-by-arxiv-browse/astro-ph_new_skip0_show25.html"
+    broken = tmp_path / "cut.html"
+    broken.write_bytes(page.read_bytes()[:3000])
+    write_config(papercli_home, free_port(), extra="")
+    config = papercli_home / "config.toml"
+    config.write_text(
+        config.read_text().replace(f"{str(SEED)!r}]", f"{str(SEED)!r}, {str(broken)!r}]")
+    )
+    dry = run_cli("run", "diff", "--dry-run")
+    assert dry.code == ExitCode.PARSE, dry.err
+    assert "cut.html" in dry.err.splitlines()[-1]
+    assert delivered(papercli_home) == set()
