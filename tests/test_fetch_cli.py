@@ -102,7 +102,8 @@ def test_fetch_hf_day_then_status(upstream, fixtures):
     table = run_cli("papers", "--sort", "upvotes", "--limit", "1").out.splitlines()
     assert table[0].split()[:4] == ["id", "title", "upvotes", "comments"]
     top = by_votes[0]
-    assert re.search(rf"^{re.escape(top['id'])} .* {top['upvotes']} +{top['num_comments']} ", table[1])
+    counts = rf" {top['upvotes']} +{top['num_comments']} "
+    assert re.search(rf"^{re.escape(top['id'])} .*{counts}", table[1])
 
 
 def test_empty_feed_is_not_an_error(upstream, fixtures):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # C0 and C1 controls: ESC would let a page's title clear the screen or plant an OSC 8 link.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
+
 def cell(value: object) -> Text:
     """A table cell shown as it is: never read as rich markup (a title with `[/b]` would crash
     the table, `[link=...]` would make a link), and without terminal control characters.
