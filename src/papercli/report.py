@@ -209,8 +209,9 @@ def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     hf = any(p.upvotes is not None or p.num_comments is not None for p in papers)
     columns = ("id", "title", *(("upvotes", "comments") if hf else ()), "first seen", "sources")
     for name in columns:
-        justify = "right" if name in ("upvotes", "comments") else "left"
-        table.add_column(name, overflow="fold", justify=justify)
+        table.add_column(
+            name, overflow="fold", justify="right" if name in ("upvotes", "comments") else "left"
+        )
     for p in papers:
         counts = (_count(p.upvotes), _count(p.num_comments)) if hf else ()
         row = (p.id, p.title, *counts, (p.first_seen or "")[:16], ", ".join(p.sources))
