@@ -162,6 +162,43 @@ def m004_one_source_name(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE fetch_log SET source = ? WHERE source = ?", (renamed(old), old))
 
 
+@migration
+def m005_personal_signals(conn: sqlite3.Connection) -> None:
+    """What the reader told papercli (see papercli.personal): ratings of stored papers, their
+    own library (with its own text when the paper is not stored), followed authors, and the
+    ranking model trained from them (one row, replaced when the signals change). IF NOT EXISTS:
+    a store set back to an earlier schema (as tests do) passes through it again unharmed."""
+    _run(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS ratings (
+            paper_id TEXT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
+            rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+            rated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS library (
+            key TEXT PRIMARY KEY,
+            paper_id TEXT REFERENCES papers (id) ON DELETE SET NULL,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL DEFAULT '',
+            authors TEXT NOT NULL DEFAULT '[]',
+            origin TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS followed_authors (
+            name TEXT PRIMARY KEY,
+            followed_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS personal_model (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            signature TEXT NOT NULL,
+            trained_at TEXT NOT NULL,
+            model TEXT NOT NULL
+        );
+        """,
+    )
+
+
 def now() -> str:
     """The current time as papercli stores it, e.g. '2024-08-02T09:30:00Z'."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
