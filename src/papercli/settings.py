@@ -46,6 +46,10 @@ class FetchSettings:
     backoff: float = 1.0  # seconds; doubles each retry
     max_retry_after: float = 120.0  # never sleep longer than this for one Retry-After
     max_bytes: int = 50 * 1024 * 1024
+    # A socket timeout bounds one read; these bound the whole: a server trickling a byte a second
+    # would otherwise keep a cron run (and its digest lock) alive for days.
+    deadline: float = 300.0  # seconds for one request, retries, waits and redirects included
+    run_budget: float = 1800.0  # seconds of network for all sources of one fetch or run
     user_agent: str = f"papercli/{__version__} (+{CONTACT})"
     offline: bool = False  # answer from the cache only
 
@@ -60,6 +64,8 @@ class FetchSettings:
         "backoff": "PAPERCLI_BACKOFF",
         "max_retry_after": "PAPERCLI_MAX_RETRY_AFTER",
         "max_bytes": "PAPERCLI_MAX_BYTES",
+        "deadline": "PAPERCLI_DEADLINE",
+        "run_budget": "PAPERCLI_RUN_BUDGET",
         "user_agent": "PAPERCLI_USER_AGENT",
         "offline": "PAPERCLI_OFFLINE",
     }
