@@ -207,14 +207,28 @@ def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     table = Table(box=None, pad_edge=False)
     # Upvotes and comments are Hugging Face's: shown when any paper listed has them.
     hf = any(p.upvotes is not None or p.num_comments is not None for p in papers)
-    columns = ("id", "title", *(("upvotes", "comments") if hf else ()), "first seen", "sources")
+    # A sources column that says the same on every row only takes the title's room.
+    mixed = len({tuple(p.sources) for p in papers}) > 1
+    columns = (
+        "id", "title", *(("upvotes", "comments") if hf else ()), "first seen",
+        *(("sources",) if mixed else ()),
+    )  # fmt: skip
     for name in columns:
+        # The title takes the room left; ids, counts and dates stay whole at 80 columns, and
+        # long source names are cut short (`status` shows them whole).
         table.add_column(
-            name, overflow="fold", justify="right" if name in ("upvotes", "comments") else "left"
+            name,
+            overflow="ellipsis" if name == "sources" else "fold",
+            no_wrap=name != "title",
+            justify="right" if name in ("upvotes", "comments") else "left",
+            ratio=1 if name == "title" else None,
+            min_width=20 if name == "title" else None,
+            max_width=12 if name == "sources" else None,
         )
     for p in papers:
         counts = (_count(p.upvotes), _count(p.num_comments)) if hf else ()
-        row = (p.id, p.title, *counts, (p.first_seen or "")[:16], ", ".join(p.sources))
+        sources = ", ".join(short_name(s) for s in p.sources)
+        row = (p.id, p.title, *counts, (p.first_seen or "")[:10], *((sources,) if mixed else ()))
         table.add_row(*map(cell, row))
     env.out.print(table)
 
