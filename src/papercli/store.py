@@ -163,14 +163,51 @@ def m004_one_source_name(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m005_stable_topics(conn: sqlite3.Connection) -> None:
+def m005_personal_signals(conn: sqlite3.Connection) -> None:
+    """What the reader told papercli (see papercli.personal): ratings of stored papers, their
+    own library (with its own text when the paper is not stored), followed authors, and the
+    ranking model trained from them (one row, replaced when the signals change). IF NOT EXISTS:
+    a store set back to an earlier schema (as tests do) passes through it again unharmed."""
+    _run(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS ratings (
+            paper_id TEXT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
+            rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+            rated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS library (
+            key TEXT PRIMARY KEY,
+            paper_id TEXT REFERENCES papers (id) ON DELETE SET NULL,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL DEFAULT '',
+            authors TEXT NOT NULL DEFAULT '[]',
+            origin TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS followed_authors (
+            name TEXT PRIMARY KEY,
+            followed_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS personal_model (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            signature TEXT NOT NULL,
+            trained_at TEXT NOT NULL,
+            model TEXT NOT NULL
+        );
+        """,
+    )
+
+
+@migration
+def m006_stable_topics(conn: sqlite3.Connection) -> None:
     """The topic model kept from day to day (topics/stable.py): topics with stable ids, each
     paper's topic (NULL while it waits for one), the labels a topic has had, and the model's
     settings and last day."""
     _run(
         conn,
         """
-        CREATE TABLE stable_topics (
+        CREATE TABLE IF NOT EXISTS stable_topics (
             id INTEGER PRIMARY KEY,
             label TEXT NOT NULL,
             terms TEXT NOT NULL DEFAULT '[]',
@@ -182,21 +219,21 @@ def m005_stable_topics(conn: sqlite3.Connection) -> None:
             label_terms TEXT NOT NULL DEFAULT '[]',
             spellings TEXT NOT NULL DEFAULT '{}'
         );
-        CREATE TABLE topic_assignments (
+        CREATE TABLE IF NOT EXISTS topic_assignments (
             paper_id TEXT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
             topic_id INTEGER REFERENCES stable_topics (id),
             day TEXT NOT NULL,
             similarity REAL NOT NULL DEFAULT 0
         ) WITHOUT ROWID;
-        CREATE INDEX topic_assignments_topic ON topic_assignments (topic_id, day);
-        CREATE INDEX topic_assignments_day ON topic_assignments (day, paper_id);
-        CREATE TABLE topic_labels (
+        CREATE INDEX IF NOT EXISTS topic_assignments_topic ON topic_assignments (topic_id, day);
+        CREATE INDEX IF NOT EXISTS topic_assignments_day ON topic_assignments (day, paper_id);
+        CREATE TABLE IF NOT EXISTS topic_labels (
             topic_id INTEGER NOT NULL REFERENCES stable_topics (id),
             since TEXT NOT NULL,
             label TEXT NOT NULL,
             PRIMARY KEY (topic_id, since)
         ) WITHOUT ROWID;
-        CREATE TABLE topic_model_state (
+        CREATE TABLE IF NOT EXISTS topic_model_state (
             key TEXT PRIMARY KEY,
             value TEXT NOT NULL
         ) WITHOUT ROWID;
