@@ -126,6 +126,23 @@ class Paper:
         found["project"] = self.project_page
         return {kind: url for kind, url in found.items() if url}
 
+    def to_json(self) -> dict[str, Any]:
+        """Every stored field, in the shape the digest's JSON gives each paper (and
+        `papers --json` each line): `url` is the abstract page, `links` every known link."""
+        return {
+            "id": self.id, "version": self.version, "title": self.title,
+            "authors": list(self.authors), "abstract": self.abstract, "url": self.abs_url,
+            "categories": list(self.categories), "primary_category": self.primary_category,
+            "published": self.published, "updated": self.updated, "comments": self.comments,
+            "journal_ref": self.journal_ref, "doi": self.doi,
+            "announce_type": self.announce_type, "upvotes": self.upvotes,
+            "num_comments": self.num_comments, "github_repo": self.github_repo,
+            "github_stars": self.github_stars, "project_page": self.project_page,
+            "links": self.links(), "ai_summary": self.ai_summary,
+            "ai_keywords": list(self.ai_keywords), "sources": list(self.sources),
+            "first_seen": self.first_seen,
+        }  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["url"] = self.abs_url
