@@ -356,14 +356,23 @@ def _write_eml(env: Environment, data: bytes, output: str | None) -> None:
 def topics(
     ctx: typer.Context,
     inputs: list[str] = typer.Argument(None, metavar="[INPUT]...", help="Files or URLs to read."),
-    n_topics: str = typer.Option("auto", "--topics", help="Number of topics, or auto."),
-    since: str = typer.Option(None, "--since", help="Store: first seen since 1d, 7d or a DATE."),
+    n_topics: str = typer.Option(
+        "auto", "--topics", help="Number of topics, or auto (a number: a one-off grouping)."
+    ),
+    since: str = typer.Option(None, "--since", help="Store: first seen since 30d, 7d or a DATE."),
     source: str = typer.Option(None, "--source", help="Store: only this source."),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Store: build the stable topics again from the first day."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Each paper's topic as JSON lines."),
 ) -> None:
     """Show the topics the papers fall into: label, size, top terms and top papers.
 
-    Example: papercli topics examples/hf-daily-papers-jul-31.txt --topics 8
+    From the store, the topics are stable: kept in the store and updated with the days fetched
+    since, each with an id that stays (see the README). INPUT files, or --topics N, group the
+    papers once instead.
+
+    Example: papercli topics --since 30d
     """
     env: Environment = ctx.obj
     from papercli.digest import parse_n_topics
@@ -371,17 +380,60 @@ def topics(
     from papercli.topics import build_topics
 
     settings = _settings()
+    count = parse_n_topics(n_topics)
+    if not inputs and count is None:
+        _stable_topics(env, settings, since, source, rebuild=rebuild, as_json=as_json)
+        return
+    if rebuild:
+        raise UsageError(
+            "--rebuild applies to the stable topics of the store",
+            hint="drop the INPUT files and --topics N",
+        )
     with work_progress(env) as bar:
         papers, _ = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:
             env.info("no papers: fetch some first, or name a file")
             return
-        model = build_topics(papers, parse_n_topics(n_topics), progress=bar.topics)
+        model = build_topics(papers, count, progress=bar.topics)
     if as_json:
         for line in topics_json_lines(papers, model):
             env.out.file.write(line + "\n")
     else:
         print_topics(env, papers, model)
+
+
+def _stable_topics(
+    env: Environment,
+    settings: Settings,
+    since: str | None,
+    source: str | None,
+    *,
+    rebuild: bool,
+    as_json: bool,
+) -> None:
+    from papercli.digest import parse_since
+    from papercli.fetch import source_filter
+    from papercli.report import print_stable_topics, stable_topics_json_lines, work_progress
+    from papercli.topics import stable
+
+    with _store(settings) as store, work_progress(env) as bar:
+        cutoff = parse_since(since) if since else None
+        if source is not None:
+            source = source_filter(source, store.source_names())
+        done = stable.update(store, rebuild=rebuild, progress=bar.topics)
+        views, waiting = stable.view(store, since=cutoff, source=source)
+    if done.days:
+        env.info(
+            f"topics updated with {len(done.days)} day(s): {done.joined} papers joined,"
+            f" {len(done.born)} topics born, {len(done.retired)} retired"
+        )
+    if not views and not waiting:
+        env.info("no papers: fetch some first, or widen --since/--source")
+    elif as_json:
+        for line in stable_topics_json_lines(views, waiting):
+            env.out.file.write(line + "\n")
+    else:
+        print_stable_topics(env, views, len(waiting))
 
 
 # --- the store ------------------------------------------------------------------------------------

@@ -211,3 +211,34 @@ class Digest:
 
     def entries_for(self, topic_id: int) -> list[DigestEntry]:
         return [entry for entry in self.entries if entry.topic_id == topic_id]
+
+
+@dataclass
+class StableTopic:
+    """A topic kept in the store from one day to the next (see topics/stable.py).
+
+    `centroid` is the sum of its papers' unit TF-IDF vectors, folded term -> weight, cut to the
+    heaviest terms; `label_terms` are the folded terms its label was made of, `spellings` how the
+    papers write its terms. Days are ISO dates; `retired` is None while the topic is live.
+    """
+
+    id: int
+    label: str
+    terms: list[str]
+    size: int
+    born: str
+    last_seen: str
+    retired: str | None
+    centroid: dict[str, float]
+    label_terms: list[str] = field(default_factory=list)
+    spellings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TopicAssignment:
+    """A paper's place in the stable topics: `topic_id` None while it waits for a topic."""
+
+    paper_id: str
+    topic_id: int | None
+    day: str  # the paper's day (the date it was first seen)
+    similarity: float = 0.0

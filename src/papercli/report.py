@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from papercli.settings import Settings
     from papercli.store import Store
     from papercli.topics import TopicModel
+    from papercli.topics.stable import TopicView
 
 # C0 and C1 controls: ESC would let a page's title clear the screen or plant an OSC 8 link.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -195,6 +196,40 @@ def topics_json_lines(papers: Sequence[Paper], model: TopicModel) -> Iterator[st
     for paper, topic_id in zip(papers, model.assignments, strict=True):
         record = {"id": paper.id, "title": paper.title, "topic": topic_id,
                   "label": labels[topic_id]}  # fmt: skip
+        yield json.dumps(record, ensure_ascii=False)
+
+
+def print_stable_topics(
+    env: Environment, views: Sequence[TopicView], waiting: int, top: int = 3
+) -> None:
+    """The stable topics of a period: id, label, papers in the period and in all, born, state."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from papercli.topics.stable import MIN_BIRTH
+
+    table = Table(box=None, pad_edge=False, show_lines=False)
+    for name in ("#", "label", "papers", "all", "born", "state", "top terms", "top papers"):
+        table.add_column(name, overflow="fold")
+    for v in views:
+        t = v.topic
+        state = f"retired {t.retired}" if t.retired else "live"
+        titles = Text("\n").join(cell(p.title) for p in v.papers[:top])
+        row = (t.id, t.label, len(v.papers), t.size, t.born, state, ", ".join(t.terms[:6]))
+        table.add_row(*map(cell, row), titles)
+    env.out.print(table)
+    if waiting:
+        env.info(f"{waiting} papers fit no topic yet (a topic is born from {MIN_BIRTH} close ones)")
+
+
+def stable_topics_json_lines(views: Sequence[TopicView], waiting: Sequence[Paper]) -> Iterator[str]:
+    """One line per paper of the period: its stable topic id and label (null while waiting)."""
+    rows: list[tuple[Paper, int | None, str | None]]
+    rows = [(p, v.topic.id, v.topic.label) for v in views for p in v.papers]
+    rows += [(p, None, None) for p in waiting]
+    for paper, topic_id, label in sorted(rows, key=lambda r: (r[0].first_seen or "", r[0].id)):
+        record = {"id": paper.id, "title": paper.title, "topic": topic_id, "label": label,
+                  "day": (paper.first_seen or "")[:10]}  # fmt: skip
         yield json.dumps(record, ensure_ascii=False)
 
 
