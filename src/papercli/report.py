@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from papercli.console import Environment
     from papercli.fetch import SourceResult, SourceSpec
+    from papercli.history.search import Hit
     from papercli.models import Page, Paper
     from papercli.settings import Settings
     from papercli.store import Store
@@ -209,6 +210,24 @@ def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     for p in papers:
         row = (p.id, p.title, (p.first_seen or "")[:16], ", ".join(p.sources))
         table.add_row(*map(cell, row))
+    env.out.print(table)
+
+
+def print_hits(env: Environment, hits: Sequence[Hit]) -> None:
+    """Search hits as a table, best first: rank, id, date, title, first author."""
+    from rich.table import Table
+
+    if not hits:
+        env.info("no stored paper matches the search")
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("#", "id", "date", "title", "authors"):
+        table.add_column(name, overflow="fold")
+    for hit in hits:
+        p = hit.paper
+        authors = (p.authors[0] + (" et al." if len(p.authors) > 1 else "")) if p.authors else ""
+        day = (p.published or p.first_seen or "")[:10]
+        table.add_row(*map(cell, (str(hit.rank), p.id, day, p.title, authors)))
     env.out.print(table)
 
 
