@@ -166,7 +166,8 @@ def m004_one_source_name(conn: sqlite3.Connection) -> None:
 def m005_search_index(conn: sqlite3.Connection) -> None:
     """Full-text search (FTS5) over titles, abstracts and authors, built from the
     papers already stored. Triggers keep it in step with every write to `papers`, inside the
-    same transaction, so a page either lands searchable or not at all."""
+    same transaction, so a page either lands searchable or not at all. Safe to run again on a
+    store that has the index: it is rebuilt."""
     columns = "title, abstract, authors"
     old = "old.title, old.abstract, old.authors"
     new = "new.title, new.abstract, new.authors"
@@ -178,15 +179,16 @@ def m005_search_index(conn: sqlite3.Connection) -> None:
     # External content: the text lives once, in `papers`; the index holds only the postings.
     # Diacritics folded, so 'Muller' finds 'Müller'.
     conn.execute(
-        f"CREATE VIRTUAL TABLE papers_search USING fts5({columns}, content='papers',"
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS papers_search USING fts5({columns}, content='papers',"
         " content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
     )
-    conn.execute(f"CREATE TRIGGER papers_search_insert AFTER INSERT ON papers BEGIN {insert} END")
-    conn.execute(f"CREATE TRIGGER papers_search_delete AFTER DELETE ON papers BEGIN {delete} END")
+    trigger = "CREATE TRIGGER IF NOT EXISTS papers_search"
+    conn.execute(f"{trigger}_insert AFTER INSERT ON papers BEGIN {insert} END")
+    conn.execute(f"{trigger}_delete AFTER DELETE ON papers BEGIN {delete} END")
     # Re-indexed only when the text changed: a re-fetch that refreshes upvotes costs nothing.
     changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns.split(", "))
     conn.execute(
-        f"CREATE TRIGGER papers_search_update AFTER UPDATE OF {columns} ON papers"
+        f"{trigger}_update AFTER UPDATE OF {columns} ON papers"
         f" WHEN {changed} BEGIN {delete} {insert} END"
     )
     conn.execute("INSERT INTO papers_search (papers_search) VALUES ('rebuild')")
