@@ -160,7 +160,7 @@ def test_a_store_from_before_search_gets_its_index_on_open(tmp_path: Path, fixtu
     papers = cs_papers(fixtures)[:20]
     path = tmp_path / "papers.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    migrate(conn, path, MIGRATIONS[: MIGRATIONS.index(store_module.m006_search_index)])
+    migrate(conn, path, MIGRATIONS[: MIGRATIONS.index(store_module.m007_search_index)])
     conn.executemany(
         "INSERT INTO papers (id, title, abstract, authors, first_seen) VALUES (?, ?, ?, ?, ?)",
         [(p.id, p.title, p.abstract, json.dumps(p.authors), T1) for p in papers],

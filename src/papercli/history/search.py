@@ -31,9 +31,9 @@ class Hit:
     score: float
     paper: Paper
 
-    def to_dict(self, fields: tuple[str, ...]) -> dict[str, Any]:
-        data = self.paper.to_dict()
-        return {"rank": self.rank, "score": self.score, **{name: data[name] for name in fields}}
+    def to_json(self) -> dict[str, Any]:
+        """The paper as `papers --json` gives it, after its rank and score."""
+        return {"rank": self.rank, "score": self.score, **self.paper.to_json()}
 
 
 def fts_query(text: str) -> str:
