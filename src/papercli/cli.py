@@ -458,6 +458,49 @@ def _stable_topics(
         print_stable_topics(env, views, len(waiting))
 
 
+@app.command()
+def trends(
+    ctx: typer.Context,
+    since: str = typer.Option("12w", "--since", help="Papers first seen since 12w, 30d or a DATE."),
+    by: str = typer.Option("week", "--by", help="Periods: week or day."),
+    topic: str = typer.Option(None, "--topic", help="Only topics with this id or these words."),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+    plot: str = typer.Option(None, "--plot", help="Also draw the top topics to FILE.svg|.png."),
+) -> None:
+    """Papers per stable topic per week (or day), rising and falling topics first.
+
+    Each topic's latest period is set against the periods before it, as its share of all
+    papers, with an exact test: a topic rises or falls only when p < 0.05.
+
+    Example: papercli trends --since 12w --plot trends.svg
+    """
+    env: Environment = ctx.obj
+    from papercli.digest import parse_since
+    from papercli.report import print_trends, work_progress
+    from papercli.trends import trends as compute_trends
+
+    settings = _settings()
+    if plot is not None:
+        from papercli.plot import plot_format
+
+        fmt = plot_format(plot)
+    with _store(settings) as store, work_progress(env) as bar:
+        found = compute_trends(
+            store, since=parse_since(since), by=by, query=topic, progress=bar.topics
+        )
+    if as_json:
+        import json
+
+        env.out.file.write(json.dumps(found.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        print_trends(env, found)
+    if plot is not None:
+        from papercli.deliver import write_atomic
+        from papercli.plot import render_plot
+
+        env.info(f"wrote {write_atomic(Path(plot), render_plot(found, fmt))}")
+
+
 # --- the store ------------------------------------------------------------------------------------
 
 
@@ -497,6 +540,50 @@ def papers(
             env.out.file.write(json.dumps(paper.to_json(), ensure_ascii=False) + "\n")
     else:
         print_papers(env, found)
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: str = typer.Argument(
+        ..., help='Words, "a phrase", prefix*, title:word, authors:name, AND, OR, NOT, (...).'
+    ),
+    since: str = typer.Option(None, "--since", help="First seen since 1d, 7d or a DATE."),
+    author: str = typer.Option(None, "--author", help="An author's name or part of it."),
+    category: str = typer.Option(None, "--category", help="A category or archive: cs.LG, cs."),
+    limit: int = typer.Option(20, "--limit", help="At most N papers, best first."),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+) -> None:
+    """Search every stored paper's title, abstract and authors, best match first.
+
+    Ranked by bm25 with titles weighted above abstracts. A query FTS5 cannot read (an unclosed
+    quote or bracket) is an error (exit 2).
+
+    Example: papercli search '"flow matching" diffus*' --since 30d --category cs.LG
+    """
+    env: Environment = ctx.obj
+    from papercli.digest import parse_since
+    from papercli.history.search import search as search_store
+    from papercli.report import print_hits
+
+    settings = _settings()
+    with _store(settings) as store:
+        hits = search_store(
+            store,
+            query,
+            since=parse_since(since) if since else None,
+            author=author,
+            category=category,
+            limit=limit,
+        )
+    if as_json:
+        import json
+
+        for hit in hits:
+            line = json.dumps(hit.to_json(), ensure_ascii=False)
+            env.out.file.write(line + "\n")
+    else:
+        print_hits(env, hits)
 
 
 @app.command()

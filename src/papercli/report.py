@@ -17,11 +17,13 @@ if TYPE_CHECKING:
 
     from papercli.console import Environment
     from papercli.fetch import SourceResult, SourceSpec
+    from papercli.history.search import Hit
     from papercli.models import Page, Paper
     from papercli.settings import Settings
     from papercli.store import Store
     from papercli.topics import TopicModel
     from papercli.topics.stable import TopicView
+    from papercli.trends import Trends
 
 # C0 and C1 controls: ESC would let a page's title clear the screen or plant an OSC 8 link.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -233,6 +235,45 @@ def stable_topics_json_lines(views: Sequence[TopicView], waiting: Sequence[Paper
         yield json.dumps(record, ensure_ascii=False)
 
 
+def print_trends(env: Environment, trends: Trends) -> None:
+    """A row per topic: its papers per period as a sparkline, the latest period against the
+    periods before, the p-value of that change and the verdict; rising and falling first."""
+    from rich.table import Table
+
+    from papercli.trends import sparkline
+
+    if not trends.topics:
+        env.info("no topic has papers in these periods: fetch some first, or widen --since")
+        return
+    first, last = trends.periods[0], trends.periods[-1]
+    table = Table(box=None, pad_edge=False, title=None)
+    for name, justify in (
+        ("#", "right"), ("label", "left"), (f"{first} .. {last}", "left"), ("now", "right"),
+        (f"per {trends.by} before", "right"), ("change", "right"), ("p", "right"),
+        ("trend", "left"),
+    ):  # fmt: skip
+        table.add_column(
+            name, justify=justify, overflow="fold", no_wrap=name.startswith(first),  # type: ignore[arg-type]
+            max_width=40 if name == "label" else None,
+        )  # fmt: skip
+    for t in trends.topics:
+        change = "new" if t.change is None and t.current else _percent(t.change)
+        trend = t.trend + (f" (retired {t.retired})" if t.retired else "")
+        spark = sparkline(t.counts, trends.totals)
+        row = (t.id, t.label, spark, t.current, f"{t.baseline:.1f}", change, f"{t.p_value:.3g}",
+               trend)  # fmt: skip
+        table.add_row(*map(cell, row))
+    env.out.print(table)
+    env.info(
+        f"{len(trends.periods)} {trends.by}s, {sum(trends.totals)} papers; change = the topic's"
+        " share of the latest period against before; rising/falling when p < 0.05 (exact test)"
+    )
+
+
+def _percent(change: float | None) -> str:
+    return "-" if change is None else f"{change:+.0%}"
+
+
 def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     from rich.table import Table
 
@@ -304,6 +345,32 @@ def print_settings(
     names = ", ".join(digests) if digests else "none"
     env.out.print(f"digests: {names}", markup=False)
     env.info("the config file is valid")
+
+
+def print_hits(env: Environment, hits: Sequence[Hit]) -> None:
+    """Search hits as a table, best first: rank, id, date, title, first author."""
+    from rich.table import Table
+
+    if not hits:
+        env.info("no stored paper matches the search")
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("#", "id", "date", "title", "authors"):
+        # As in `papers`: the title takes the room left, ids and dates stay whole.
+        table.add_column(
+            name,
+            overflow="ellipsis" if name == "authors" else "fold",
+            no_wrap=name != "title",
+            ratio=1 if name == "title" else None,
+            min_width=20 if name == "title" else None,
+            max_width=18 if name == "authors" else None,
+        )
+    for hit in hits:
+        p = hit.paper
+        authors = (p.authors[0] + (" et al." if len(p.authors) > 1 else "")) if p.authors else ""
+        day = (p.published or p.first_seen or "")[:10]
+        table.add_row(*map(cell, (str(hit.rank), p.id, day, p.title, authors)))
+    env.out.print(table)
 
 
 STATUS_ROWS = 20  # the sources `status` shows without --all: the most recently fetched
