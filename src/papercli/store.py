@@ -162,6 +162,14 @@ def m004_one_source_name(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE fetch_log SET source = ? WHERE source = ?", (renamed(old), old))
 
 
+@migration
+def m005_project_page(conn: sqlite3.Connection) -> None:
+    """The project page Hugging Face gives for a paper, a link on its digest card."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(papers)")}
+    if "project_page" not in columns:
+        _run(conn, "ALTER TABLE papers ADD COLUMN project_page TEXT;")
+
+
 def now() -> str:
     """The current time as papercli stores it, e.g. '2024-08-02T09:30:00Z'."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -274,6 +282,7 @@ _LATEST = (
     "num_comments",
     "github_repo",
     "github_stars",
+    "project_page",
     "ai_summary",
     "ai_keywords",
 )
