@@ -20,9 +20,11 @@ Every byte papercli reads from the network passes through `HttpClient.get`. The 
   fetch is what failed, and the page was never handed to a parser. A body cut short (fewer bytes
   than Content-Length, or the connection dropped) is an error too, never returned or cached.
 - Redirects: at most `MAX_REDIRECTS`, never in a loop, to http(s) only, never https -> http, and
-  only to the same host or to a host (or a subdomain of a host) of the configured base URLs
-  (arxiv_url, rss_url, api_url, hf_url). Anything else is refused with the target named, so a
-  hijacked redirect cannot feed papercli another site's pages.
+  only to the same scheme, host and port (or its https upgrade) or to those of a configured base
+  URL (arxiv_url, rss_url, api_url, hf_url; a subdomain of its host too). The target is judged as
+  urllib3 will connect to it, and a URL the standard library reads differently (a backslash
+  before `@`), or one carrying credentials, is refused. Anything else is refused with the target
+  named, so a hijacked redirect cannot feed papercli another site's pages.
 - Errors: 4xx other than 429 is a `NetworkError` naming status, URL and what to do, except the
   statuses a caller accepts (`get(url, accept_statuses={400})`: the arXiv API reports a bad query
   as an Atom Error entry with HTTP 400, so `api_get` hands that body to the parser).
@@ -105,6 +107,44 @@ class _Transient(Exception):
 def host_of(url: str) -> str:
     """`https://export.arxiv.org:443/api/query?x=1` -> 'export.arxiv.org:443'."""
     return urlsplit(url).netloc.lower() or url
+
+
+Origin = tuple[str, str, int]  # (scheme, host, port), as the connection will be made
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> Origin | None:
+    """Where a request for `url` connects, as urllib3 (under requests) will parse it, or None when
+    the standard library reads another scheme, host or port in it, or it carries credentials.
+
+    'https://export.arxiv.org/api' -> ('https', 'export.arxiv.org', 443);
+    'http://127.0.0.1:80\\@arxiv.org/' -> None (urllib3 connects to 127.0.0.1, urlsplit says
+    arxiv.org: a check on one parser's reading would let the other one's host through).
+    """
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    try:
+        parsed, split = parse_url(url), urlsplit(url)
+        split_port = split.port
+    except (LocationParseError, ValueError):
+        return None
+    if parsed.auth is not None or split.username is not None or split.password is not None:
+        return None
+    scheme = (parsed.scheme or "").lower()
+    host = (parsed.host or "").lower().strip("[]")
+    port = parsed.port or DEFAULT_PORTS.get(scheme)
+    split_scheme = split.scheme.lower()
+    standard = (split_scheme, split.hostname or "", split_port or DEFAULT_PORTS.get(split_scheme))
+    if not host or port is None or (scheme, host, port) != standard:
+        return None
+    return scheme, host, port
+
+
+def _upgraded(where: Origin) -> Origin:
+    """http on its default port -> the same host over https on its default port."""
+    scheme, host, port = where
+    return ("https", host, 443) if (scheme, port) == ("http", 80) else where
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -226,10 +266,8 @@ class HttpClient:
         self._cache = _Cache(self.cache_dir)
         self._session: requests.Session | None = None
         self._last_request: dict[str, float] = {}
-        self._allowed_hosts = {
-            (urlsplit(base).hostname or "").lower()
-            for base in (settings.arxiv_url, settings.rss_url, settings.api_url, settings.hf_url)
-        } - {""}
+        bases = (settings.arxiv_url, settings.rss_url, settings.api_url, settings.hf_url)
+        self._allowed_origins = {o for o in map(origin, bases) if o is not None}
         self._attempts = 0
         self._last_status = 0
         # Hosts that could not be reached at all (DNS, refused, timed out) after every retry:
@@ -341,25 +379,38 @@ class HttpClient:
                 f"{host_of(current)} redirects in a loop ({current} -> {target})",
                 hint="the server is misconfigured; try again later or check the URL",
             )
-        old, new = urlsplit(current), urlsplit(target)
-        if new.scheme not in ("http", "https") or (old.scheme == "https" and new.scheme == "http"):
+        old_scheme, new_scheme = urlsplit(current).scheme, urlsplit(target).scheme
+        if new_scheme not in ("http", "https") or (old_scheme == "https" and new_scheme == "http"):
             raise NetworkError(
                 f"refused the redirect from {current} to {target} (unsafe scheme)",
                 hint="check the URL in the source settings",
             )
-        if not self._host_allowed(old.hostname or "", new.hostname or ""):
+        old, new = origin(current), origin(target)
+        if new is None:
+            raise NetworkError(
+                f"refused the redirect from {host_of(current)} to {target!r} (the URL carries "
+                "credentials or does not name one host unambiguously)",
+                hint="check the URL in the source settings",
+            )
+        if not self._origin_allowed(old, new):
             raise NetworkError(
                 f"refused the redirect from {host_of(current)} to another host: {target}",
                 hint="if that host is right, use it as the base URL in [fetch] of the config",
             )
         return target
 
-    def _host_allowed(self, old: str, new: str) -> bool:
-        """Same host, or a configured base URL's host or one of its subdomains."""
-        new = new.lower()
-        if new == old.lower():
+    def _origin_allowed(self, old: Origin | None, new: Origin) -> bool:
+        """The same scheme, host and port (or its https upgrade), or a configured base URL's,
+        a subdomain of its host included."""
+        if old is not None and new in (old, _upgraded(old)):
             return True
-        return any(new == host or new.endswith("." + host) for host in self._allowed_hosts)
+        scheme, host, port = new
+        return any(
+            (scheme, port) == (base_scheme, base_port)
+            and (host == base_host or host.endswith("." + base_host))
+            for base in self._allowed_origins
+            for base_scheme, base_host, base_port in (base, _upgraded(base))
+        )
 
     def _send_with_retries(
         self, url: str, headers: Mapping[str, str], accept_statuses: Collection[int]
