@@ -539,6 +539,119 @@ def _global_options_for_cron(env: Environment, settings: Settings) -> list[str]:
     return [*options, "--offline"] if env.offline else options
 
 
+# --- personal relevance --------------------------------------------------------------------------
+
+
+def _rate(ids: list[str], rating: int | None) -> None:
+    from papercli.personal.signals import Signals
+
+    with _store(_settings()) as store:
+        signals = Signals(store)
+        if rating is None:
+            done = signals.unrate(ids)
+            _env().info(f"unrated {len(done)} paper(s)" + (f": {', '.join(done)}" if done else ""))
+        else:
+            done = signals.rate(ids, rating)
+            verb = "liked" if rating > 0 else "disliked"
+            _env().info(f"{verb} {', '.join(done)}")
+
+
+@app.command()
+def like(ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids as digests show them.")):
+    """Tell papercli you want papers like these (the personal ranking learns from it).
+
+    Example: papercli like 2411.12345
+    """
+    from papercli.personal.signals import LIKE
+
+    _rate(ids, LIKE)
+
+
+@app.command()
+def dislike(
+    ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids as digests show them."),
+):
+    """Tell papercli you are not interested in papers like these.
+
+    Example: papercli dislike 2411.12345
+    """
+    from papercli.personal.signals import DISLIKE
+
+    _rate(ids, DISLIKE)
+
+
+@app.command()
+def unrate(ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids as digests show them.")):
+    """Forget a like or dislike.
+
+    Example: papercli unrate 2411.12345
+    """
+    _rate(ids, None)
+
+
+@app.command()
+def follow(name: str = typer.Argument(..., help='An author, e.g. "Ada Lovelace".')):
+    """Always keep papers by this author, first, marked "followed author".
+
+    Names match through initials, accents, hyphens and "Last, First".
+
+    Example: papercli follow "Yann LeCun"
+    """
+    from papercli.personal.names import ambiguous, matching_names
+    from papercli.personal.signals import Signals
+
+    env = _env()
+    with _store(_settings()) as store:
+        signals = Signals(store)
+        added = signals.follow(name)
+        name = " ".join(name.split())
+        names = signals.author_names()
+        papers = signals.count_papers_by(matching_names(name, names))
+        clash = ambiguous(name, names)
+    env.info(
+        f"{'following' if added else 'already following'} {name}:"
+        f" {papers} paper(s) in the store" + (f"; ambiguous: {' / '.join(clash)}" if clash else "")
+    )
+
+
+@app.command()
+def unfollow(name: str = typer.Argument(..., help="A followed author.")):
+    """Stop following an author (every followed spelling of that name).
+
+    Example: papercli unfollow "Yann LeCun"
+    """
+    from papercli.personal.signals import Signals
+
+    with _store(_settings()) as store:
+        gone = Signals(store).unfollow(name)
+    if not gone:
+        raise UsageError(f"not following {name!r}", hint="`papercli profile` lists who you follow")
+    _env().info(f"no longer following {', '.join(gone)}")
+
+
+@app.command()
+def profile(
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+):
+    """Show what papercli has learned: signals, the terms that pull papers up and down.
+
+    Example: papercli profile --json
+    """
+    from papercli.personal.profile import print_profile
+    from papercli.personal.profile import profile as build_profile
+    from papercli.personal.signals import Signals
+
+    env = _env()
+    with _store(_settings()) as store:
+        data = build_profile(Signals(store))
+    if as_json:
+        import json
+
+        env.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_profile(env, data)
+
+
 # --- config ---------------------------------------------------------------------------------------
 
 

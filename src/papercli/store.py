@@ -163,7 +163,44 @@ def m004_one_source_name(conn: sqlite3.Connection) -> None:
 
 
 @migration
-def m005_project_page(conn: sqlite3.Connection) -> None:
+def m005_personal_signals(conn: sqlite3.Connection) -> None:
+    """What the reader told papercli (see papercli.personal): ratings of stored papers, their
+    own library (with its own text when the paper is not stored), followed authors, and the
+    ranking model trained from them (one row, replaced when the signals change). IF NOT EXISTS:
+    a store set back to an earlier schema (as tests do) passes through it again unharmed."""
+    _run(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS ratings (
+            paper_id TEXT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
+            rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+            rated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS library (
+            key TEXT PRIMARY KEY,
+            paper_id TEXT REFERENCES papers (id) ON DELETE SET NULL,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL DEFAULT '',
+            authors TEXT NOT NULL DEFAULT '[]',
+            origin TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS followed_authors (
+            name TEXT PRIMARY KEY,
+            followed_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS personal_model (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            signature TEXT NOT NULL,
+            trained_at TEXT NOT NULL,
+            model TEXT NOT NULL
+        );
+        """,
+    )
+
+
+@migration
+def m006_project_page(conn: sqlite3.Connection) -> None:
     """The project page Hugging Face gives for a paper, a link on its digest card."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(papers)")}
     if "project_page" not in columns:
