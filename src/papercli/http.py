@@ -16,6 +16,10 @@ Every byte papercli reads from the network passes through `HttpClient.get`. The 
   sends If-None-Match/If-Modified-Since and a 304 is answered from the cache (status 304,
   `from_cache=True`). With `offline` the network is never touched: the cache answers (status 200,
   `from_cache=True`) or the call fails.
+- Time: `timeout` bounds each connect and each read; `deadline` bounds one `get` as a whole
+  (retries, waits, redirects and a body trickling in a byte at a time included) and `run_budget`
+  all requests of one client (one fetch or run). Either running out is a `NetworkError` (exit 4)
+  naming the setting to raise.
 - Size: a body larger than `max_bytes` (after gzip decoding) is refused with a `NetworkError`: the
   fetch is what failed, and the page was never handed to a parser. A body cut short (fewer bytes
   than Content-Length, or the connection dropped) is an error too, never returned or cached.
@@ -41,7 +45,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -270,6 +274,8 @@ class HttpClient:
         self._allowed_origins = {o for o in map(origin, bases) if o is not None}
         self._attempts = 0
         self._last_status = 0
+        self._run_ends = time.monotonic() + settings.run_budget
+        self._request_ends = self._run_ends
         # Hosts that could not be reached at all (DNS, refused, timed out) after every retry:
         # later requests to them in this run fail at once instead of waiting the retries again.
         self._unreachable: dict[str, str] = {}
@@ -299,7 +305,10 @@ class HttpClient:
         Raises NetworkError (one line: host/URL, what happened, what to do) on any failure.
         """
         self._attempts, self._last_status = 0, 0
+        self._request_ends = min(time.monotonic() + self.settings.deadline, self._run_ends)
         try:
+            if not self.settings.offline:
+                self._time_left(url)
             response = (
                 self._offline(url) if self.settings.offline else self._online(url, accept_statuses)
             )
@@ -424,6 +433,7 @@ class HttpClient:
                 hint=RETRY_HINT,
             )
         for attempt in range(settings.retries + 1):
+            self._time_left(url)
             self._wait_turn(url)
             self._attempts += 1
             unreachable = False
@@ -451,6 +461,8 @@ class HttpClient:
                 raise failure
             if delay is None:
                 delay = min(settings.backoff * 2**attempt, MAX_BACKOFF)
+            if delay >= self._request_ends - time.monotonic():
+                raise failure  # the next try could not finish in time anyway
             time.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -468,7 +480,7 @@ class HttpClient:
     ) -> _Answer:
         import requests
 
-        timeout = self.settings.timeout
+        timeout = min(self.settings.timeout, self._time_left(url))
         try:
             resp = self._session_().get(
                 url,
@@ -498,7 +510,7 @@ class HttpClient:
             raise self._too_large(url, declared)
         chunks, size = [], 0
         try:
-            for chunk in resp.iter_content(CHUNK):
+            for chunk in self._chunks(url, resp):
                 size += len(chunk)
                 if size > cap:
                     raise self._too_large(url, size)
@@ -508,11 +520,59 @@ class HttpClient:
                 f"{host_of(url)} sent a body that does not decode ({url})", hint=RETRY_HINT
             ) from exc
         except requests.RequestException as exc:
+            self._time_left(url)  # a read cut short by the deadline says so
             raise self._classify(url, exc, mid_body=True) from exc
         received = resp.raw.tell()  # bytes off the wire, before gzip decoding
         if declared is not None and received != declared:
             raise _Transient(self._cut_short(url, f"got {received} of {declared} bytes"))
         return b"".join(chunks)
+
+    def _chunks(self, url: str, resp: requests.Response) -> Iterator[bytes]:
+        """The decoded body as it arrives, checking the deadline between reads.
+
+        `read1` returns what one socket read gave (iter_content would wait for a full chunk, so a
+        trickle would pass no checkpoint), and each read may block only until the deadline.
+        urllib3's errors become requests' ones, as iter_content does.
+        """
+        import requests
+        from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+
+        raw = resp.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        try:
+            while True:
+                if sock is not None:
+                    sock.settimeout(min(self.settings.timeout, self._time_left(url)))
+                chunk = raw.read1(CHUNK, decode_content=True)
+                if not chunk:
+                    return
+                yield chunk
+        except ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc) from exc
+        except SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from exc
+
+    def _time_left(self, url: str) -> float:
+        """Seconds before this request's deadline (or the run's budget) passes; raises
+        NetworkError once it has."""
+        left = self._request_ends - time.monotonic()
+        if left > 0:
+            return left
+        settings = self.settings
+        if self._request_ends >= self._run_ends:
+            raise NetworkError(
+                f"the network time budget of this run ({settings.run_budget:g} s) is used up; "
+                f"stopped at {url}",
+                hint="try again later, or raise run_budget in [fetch] (PAPERCLI_RUN_BUDGET)",
+            )
+        raise NetworkError(
+            f"{host_of(url)} did not finish the answer within {settings.deadline:g} s for {url}",
+            hint="try again later, or raise deadline in [fetch] (PAPERCLI_DEADLINE)",
+        )
 
     def _too_large(self, url: str, size: int) -> NetworkError:
         cap_mb = self.settings.max_bytes / 1024 / 1024
