@@ -135,7 +135,7 @@ def _check_type(name: str, value: Any) -> None:
         good = value is None or (
             isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
         )
-        expected = "a whole number (64-bit) or null"
+        expected = "a whole number or null"  # and within 64 bits, as SQLite stores it
     else:
         good = isinstance(value, str) or (value is None and name not in ("id", "title"))
         expected = "a string" if name in ("id", "title") else "a string or null"
