@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from papercli.console import Environment
     from papercli.fetch import SourceResult, SourceSpec
+    from papercli.history.search import Hit
     from papercli.models import Page, Paper
     from papercli.settings import Settings
     from papercli.store import Store
@@ -304,6 +305,32 @@ def print_settings(
     names = ", ".join(digests) if digests else "none"
     env.out.print(f"digests: {names}", markup=False)
     env.info("the config file is valid")
+
+
+def print_hits(env: Environment, hits: Sequence[Hit]) -> None:
+    """Search hits as a table, best first: rank, id, date, title, first author."""
+    from rich.table import Table
+
+    if not hits:
+        env.info("no stored paper matches the search")
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("#", "id", "date", "title", "authors"):
+        # As in `papers`: the title takes the room left, ids and dates stay whole.
+        table.add_column(
+            name,
+            overflow="ellipsis" if name == "authors" else "fold",
+            no_wrap=name != "title",
+            ratio=1 if name == "title" else None,
+            min_width=20 if name == "title" else None,
+            max_width=18 if name == "authors" else None,
+        )
+    for hit in hits:
+        p = hit.paper
+        authors = (p.authors[0] + (" et al." if len(p.authors) > 1 else "")) if p.authors else ""
+        day = (p.published or p.first_seen or "")[:10]
+        table.add_row(*map(cell, (str(hit.rank), p.id, day, p.title, authors)))
+    env.out.print(table)
 
 
 STATUS_ROWS = 20  # the sources `status` shows without --all: the most recently fetched
