@@ -259,6 +259,13 @@ def build_message(
     be compared. The Message-ID's domain defaults to the sender's, avoiding a slow DNS lookup.
     """
     recipients = [addr for addr in to if addr.strip()]
+    for name, value in (("subject", subject), ("from", from_addr), *(("to", r) for r in to)):
+        if "\r" in value or "\n" in value:
+            # A line break would end the header and start another (Bcc: ...): refused, not sent.
+            raise ConfigError(
+                f"the email's {name} {value.splitlines()[0]!r}... holds a line break",
+                hint="give it on one line (a title, subject or address is one line)",
+            )
     if not recipients:
         raise ConfigError(
             "a digest email needs at least one recipient", hint="set `to` for the digest"
