@@ -371,6 +371,18 @@ def _failures(smtp: SmtpSettings, password: str | None, hint: str | None) -> Ite
         raise _send_error(smtp.address, reason, hint) from None
 
 
+def _is_loopback(host: str) -> bool:
+    """'localhost', '127.0.0.1', '::1' -> True: a relay on this machine sees no network."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class SmtpSession:
     """One logged-in SMTP connection; each `send` is its own all-or-nothing transaction."""
 
@@ -397,6 +409,14 @@ class SmtpSession:
             client = _connect(smtp)
         session = cls(client, smtp, password, hint)
         if smtp.user and password is not None:
+            if smtp.security == "none":
+                from papercli import console
+
+                where = "this machine" if _is_loopback(smtp.host) else "the network"
+                console.info(
+                    f"Warning: logging in to {smtp.address} without TLS (security = \"none\"): "
+                    f"the password crosses {where} in clear text; use starttls or ssl"
+                )
             try:
                 with _failures(smtp, password, hint):
                     client.login(smtp.user, password)
