@@ -414,7 +414,7 @@ class SmtpSession:
 
                 where = "this machine" if _is_loopback(smtp.host) else "the network"
                 console.info(
-                    f"Warning: logging in to {smtp.address} without TLS (security = \"none\"): "
+                    f'Warning: logging in to {smtp.address} without TLS (security = "none"): '
                     f"the password crosses {where} in clear text; use starttls or ssl"
                 )
             try:
