@@ -396,8 +396,15 @@ def _text(value: Any) -> str | None:
     return " ".join(value.split()) or None
 
 
+_INT64 = 2**63  # SQLite's integers are 64-bit: a count beyond that is not a count
+
+
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A count as the API gives it, or None: `_int(12)` -> 12; `_int(True)`, `_int("12")`,
+    `_int(-1)`, `_int(2**70)` -> None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _INT64:
+        return value
+    return None
 
 
 def _strings(value: Any) -> list[str]:
