@@ -112,13 +112,67 @@ def subject_for(template: str, digest: Digest) -> str:
 
 def compose(digest: Digest, *, subject: str, from_addr: str, to: Sequence[str], fmt: str = "html",
             template_dirs: Sequence[Any] = ()) -> EmailMessage:  # fmt: skip
-    """The email of a digest: a text part, and an HTML part with inline styles."""
+    """The email of a digest: a text part, and an HTML part with inline styles.
+
+    When the HTML would pass EMAIL_BUDGET (Gmail shows "[Message clipped]" after about 102 KB
+    and hides the rest), the one-line lists (Updated first, then the papers beyond the cards)
+    are cut to fit and the whole digest goes along as an HTML attachment, so nothing is hidden.
+    """
     from papercli.deliver import build_message
     from papercli.render import render
 
-    text = render(digest, "text", template_dirs=template_dirs)
-    html = render(digest, "email-html", template_dirs=template_dirs) if fmt == "html" else None
-    return build_message(subject=subject, from_addr=from_addr, to=to, text=text, html=html)
+    def both(shown: Digest) -> tuple[str, str | None]:
+        text = render(shown, "text", template_dirs=template_dirs)
+        html = render(shown, "email-html", template_dirs=template_dirs) if fmt == "html" else None
+        return text, html
+
+    text, html = both(digest)
+    size = len((html or text).encode())
+    full = None
+    if size > EMAIL_BUDGET:
+        full = render(digest, "html", template_dirs=template_dirs)
+        text, html = both(_fitted(digest, both))
+    msg = build_message(subject=subject, from_addr=from_addr, to=to, text=text, html=html)
+    if full is not None:
+        msg.add_attachment(full.encode(), maintype="text", subtype="html",
+                           filename=_attachment_name(digest))  # fmt: skip
+    return msg
+
+
+EMAIL_BUDGET = 100 * 1024  # bytes of the HTML part: under Gmail's clipping at about 102 KB
+
+
+def _attachment_name(digest: Digest) -> str:
+    from papercli.render import output_name
+
+    return f"{digest.date}-{output_name(digest)}.html"
+
+
+def _fitted(digest: Digest, both) -> Digest:
+    """A copy of `digest` whose one-line lists are cut so its email fits EMAIL_BUDGET."""
+    from dataclasses import replace
+
+    lines = [*digest.more, *digest.updates]
+
+    def cut(keep: int) -> Digest:
+        more = digest.more[:keep]
+        updates = digest.updates[: max(0, keep - len(digest.more))]
+        return replace(digest, more=more, updates=updates, unlisted=len(lines) - keep,
+                       unlisted_more=len(digest.more) - len(more),
+                       attachment=_attachment_name(digest))  # fmt: skip
+
+    def size(keep: int) -> int:
+        text, html = both(cut(keep))
+        return len((html or text).encode())
+
+    low, high = 0, len(lines)  # the most lines that fit lies in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(middle) <= EMAIL_BUDGET:
+            low = middle
+        else:
+            high = middle - 1
+    return cut(low)
 
 
 def email_digest(
