@@ -2,6 +2,7 @@
 
     python benchmarks/personal.py            # both tables
     python benchmarks/personal.py --quick    # fewer readers, for a quick look
+    python benchmarks/personal.py --only speed
 
 Quality, on the labelled cs abstracts in ../shared/fixtures/abstracts (7,970 papers; the arXiv ids
 order them in time): each simulated reader is interested in one smaller category listed anywhere
@@ -240,17 +241,24 @@ def speed(papers: list[Paper]) -> list[tuple[str, float, str]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="three readers only")
+    parser.add_argument("--only", choices=["speed", "quality"], help="one of the two tables")
     args = parser.parse_args(argv)
     papers, _ = common.load_jsonl(common.CS_DAILY)
     papers.sort(key=lambda p: p.id)
 
-    print("| measure | seconds | target |")
-    print("|---|---:|---|")
-    for name, seconds, target in speed(papers):
-        print(f"| {name} | {seconds:.2f} | {target} |")
-    print()
+    if args.only != "quality":
+        print("| measure | seconds | target |")
+        print("|---|---:|---|")
+        for name, seconds, target in speed(papers):
+            print(f"| {name} | {seconds:.2f} | {target} |")
+        print()
+    if args.only != "speed":
+        quality(papers, args.quick)
 
-    readers = list(READERS.items())[: 3 if args.quick else None]
+
+def quality(papers: list[Paper], quick: bool) -> None:
+
+    readers = list(READERS.items())[: 3 if quick else None]
     names = ["keyword", "arxiv-sanity", "personal", "personal, days 2+", "+10 dislikes, days 2+"]
     totals: dict[str, list[tuple]] = {n: [] for n in names}
     print("| reader | ranker | p@10 | p@20 | nDCG@20 |")
