@@ -46,6 +46,7 @@ class FetchSettings:
     backoff: float = 1.0  # seconds; doubles each retry
     max_retry_after: float = 120.0  # never sleep longer than this for one Retry-After
     max_bytes: int = 50 * 1024 * 1024
+    cache_max_bytes: int = 200 * 1024 * 1024  # the HTTP cache drops its oldest files past this
     # A socket timeout bounds one read; these bound the whole: a server trickling a byte a second
     # would otherwise keep a cron run (and its digest lock) alive for days.
     deadline: float = 300.0  # seconds for one request, retries, waits and redirects included
@@ -64,6 +65,7 @@ class FetchSettings:
         "backoff": "PAPERCLI_BACKOFF",
         "max_retry_after": "PAPERCLI_MAX_RETRY_AFTER",
         "max_bytes": "PAPERCLI_MAX_BYTES",
+        "cache_max_bytes": "PAPERCLI_CACHE_MAX_BYTES",
         "deadline": "PAPERCLI_DEADLINE",
         "run_budget": "PAPERCLI_RUN_BUDGET",
         "user_agent": "PAPERCLI_USER_AGENT",
@@ -81,6 +83,8 @@ class Settings:
     cache_dir: Path
     outbox_dir: Path
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    # Seconds to wait for another papercli's write to the store (PAPERCLI_STORE_TIMEOUT).
+    store_timeout: float = 30.0
     config: dict[str, Any] = field(default_factory=dict)  # the parsed config file, as is
     # Where each setting in force came from, for `config check`: 'fetch.timeout' ->
     # 'PAPERCLI_TIMEOUT', 'db' -> '--db'; a setting not named here has its default.
@@ -107,6 +111,9 @@ class Settings:
         if not isinstance(value, dict):
             raise ConfigError(f"[{name}] in {self.config_path} must be a table")
         return value
+
+
+STORE_TIMEOUT_ENV = "PAPERCLI_STORE_TIMEOUT"
 
 
 def _default_dirs() -> tuple[Path, Path, Path]:
@@ -190,7 +197,10 @@ def _fetch_settings(
     return FetchSettings(**values)
 
 
-_NOT_NEGATIVE = ("min_interval", "timeout", "retries", "backoff", "max_retry_after", "max_bytes")
+_NOT_NEGATIVE = (
+    "min_interval", "timeout", "retries", "backoff", "max_retry_after", "max_bytes",
+    "cache_max_bytes",
+)  # fmt: skip
 
 
 def load_settings(
@@ -248,6 +258,9 @@ def load_settings(
         cache_dir=cache_dir / "http",
         outbox_dir=data_dir / "outbox",
         fetch=fetch,
+        store_timeout=_coerce(
+            "store_timeout", os.environ.get(STORE_TIMEOUT_ENV, 30.0), 30.0, STORE_TIMEOUT_ENV
+        ),
         config=config,
         origins=origins,
     )
