@@ -449,32 +449,62 @@ def papers(
         "seen", "--sort", help="seen (first seen, oldest first), date (newest first), upvotes."
     ),
     as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+    fmt: str = typer.Option(None, "--format", "-f", help="Export: bibtex, csl-json, jsonl or csv."),
+    output: Path = typer.Option(None, "-o", "--output", help="With --format: write to FILE."),
 ) -> None:
-    """List the papers in the store, with upvotes and comments where known.
+    """List the papers in the store, with upvotes and comments where known, or export them
+    with --format (BibTeX, CSL-JSON, JSON lines, CSV).
 
     With --json, one line per paper carrying every stored field, in the shape of a digest's
     JSON papers.
 
-    Example: papercli papers --since 1d --sort upvotes --limit 10
+    Example: papercli papers --since 7d --format bibtex -o week.bib
     """
     env: Environment = ctx.obj
     from papercli.digest import parse_since
     from papercli.fetch import source_filter
     from papercli.report import print_papers, sort_papers
 
+    _check_export_options(fmt, output, as_json)
     settings = _settings()
     with _store(settings) as store:
         if source is not None:
             source = source_filter(source, store.source_names())
         found = store.papers(since=parse_since(since) if since else None, source=source)
     found = sort_papers(found, sort)[:limit]
-    if as_json:
+    if fmt:
+        _export(env, found, fmt, output)
+    elif as_json:
         import json
 
         for paper in found:
             env.out.file.write(json.dumps(paper.to_json(), ensure_ascii=False) + "\n")
     else:
         print_papers(env, found)
+
+
+def _check_export_options(fmt: str | None, output: Path | None, as_json: bool) -> None:
+    from papercli.history.export import EXPORT_FORMATS
+
+    if fmt is not None and fmt not in EXPORT_FORMATS:
+        raise UsageError(f"--format {fmt!r} is not known", hint=f"use {', '.join(EXPORT_FORMATS)}")
+    if fmt and as_json:
+        raise UsageError("--json and --format both choose the output", hint="give one of them")
+    if output is not None and not fmt:
+        raise UsageError("-o needs --format", hint="e.g. --format bibtex -o papers.bib")
+
+
+def _export(env: Environment, papers, fmt: str, output: Path | None) -> None:
+    """Papers in an export format, to stdout or written whole to `output`."""
+    from papercli.deliver import write_atomic
+    from papercli.history.export import export
+
+    text = export(papers, fmt)
+    if output is None:
+        env.write(text)
+        return
+    write_atomic(output, text)
+    env.info(f"wrote {len(papers)} papers to {output}")
 
 
 @app.command()
@@ -488,6 +518,8 @@ def search(
     category: str = typer.Option(None, "--category", help="A category or archive: cs.LG, cs."),
     limit: int = typer.Option(20, "--limit", help="At most N papers, best first."),
     as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+    fmt: str = typer.Option(None, "--format", "-f", help="Export: bibtex, csl-json, jsonl or csv."),
+    output: Path = typer.Option(None, "-o", "--output", help="With --format: write to FILE."),
 ) -> None:
     """Search every stored paper's title, abstract and authors, best match first.
 
@@ -501,6 +533,7 @@ def search(
     from papercli.history.search import search as search_store
     from papercli.report import print_hits
 
+    _check_export_options(fmt, output, as_json)
     settings = _settings()
     with _store(settings) as store:
         hits = search_store(
@@ -511,7 +544,9 @@ def search(
             category=category,
             limit=limit,
         )
-    if as_json:
+    if fmt:
+        _export(env, [hit.paper for hit in hits], fmt, output)
+    elif as_json:
         import json
 
         for hit in hits:
