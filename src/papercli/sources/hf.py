@@ -340,6 +340,7 @@ def paper_from_item(item: Any, *, source: str = API_SOURCE, number: int = 1) -> 
         num_comments=_int(item.get("numComments")),
         github_repo=_text(paper.get("githubRepo")),
         github_stars=_int(paper.get("githubStars")),
+        project_page=_text(paper.get("projectPage")),
         ai_summary=_text(paper.get("ai_summary")),
         ai_keywords=_strings(paper.get("ai_keywords")),
     )
