@@ -254,7 +254,7 @@ def digest(
         None,
         "--format",
         "-f",
-        help="md, html, text or json [default: from -o's extension, else md].",
+        help="md, html, text, json or atom [default: from -o's extension, else md].",
     ),
     output: str = typer.Option(None, "-o", "--output", help="Write to FILE, or DIR/ (dated name)."),
     template: Path = typer.Option(None, "--template", help="A Jinja template to render with."),
@@ -314,10 +314,16 @@ def digest(
     if email_to:
         _email_digest(env, settings, result, email_to, dry_run=dry_run, output=output)
         return
-    text = render(result, fmt, template=template, template_dirs=settings.template_dirs)
+    if fmt == "atom":
+        from papercli.history.feed import digest_atom
+
+        text, ext = digest_atom(result), "xml"
+    else:
+        text = render(result, fmt, template=template, template_dirs=settings.template_dirs)
+        ext = EXTENSIONS[fmt]
     if output:
         name = output_name(result)
-        path = output_path(output, date=result.date, name=name, ext=EXTENSIONS[fmt])
+        path = output_path(output, date=result.date, name=name, ext=ext)
         write_atomic(path, text)
         env.info(f"wrote {len(result.entries)} papers in {len(result.topics)} topics to {path}")
     elif fmt == "md" and template is None and env.out.is_terminal:
@@ -654,6 +660,34 @@ def run_digest(
 
 
 @app.command()
+def feed(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A digest defined as [digest.NAME] in the config."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write the feed to FILE.xml."),
+    no_fetch: bool = typer.Option(False, "--no-fetch", help="Use the store as it is."),
+    self_url: str = typer.Option(None, "--url", help="Where the feed is served (rel=self)."),
+) -> None:
+    """Write a named digest's Atom feed: its papers of the last `since`, one entry per paper.
+
+    Fetches the digest's sources first (unless --no-fetch); entries keep their id across
+    versions. For cron next to a web server: `papercli schedule NAME --feed FILE`.
+
+    Example: papercli feed diffusion -o /var/www/feeds/diffusion.xml
+    """
+    env: Environment = ctx.obj
+    from papercli.deliver import write_atomic
+    from papercli.history.named_feed import build_named_feed
+
+    result = build_named_feed(_settings(), name, fetch=not no_fetch, self_url=self_url)
+    if output is None:
+        env.write(result.text)
+    else:
+        write_atomic(output, result.text)
+        env.info(f"wrote {len(result.papers)} papers to {output}")
+    _exit_on_failures(env, result.fetched)
+
+
+@app.command()
 def send(
     ctx: typer.Context,
     retry: bool = typer.Option(
@@ -684,8 +718,14 @@ def schedule(
     at: str = typer.Option("07:30", "--at", help="Time of day, HH:MM (local time)."),
     weekdays: bool = typer.Option(False, "--weekdays", help="Monday to Friday only."),
     install_it: bool = typer.Option(False, "--install", help="Add it to your crontab."),
+    feed: Path = typer.Option(
+        None, "--feed", help="Write the digest's Atom feed to FILE instead of emailing it."
+    ),
 ) -> None:
     """Print the crontab line that runs a named digest (or --install it).
+
+    With --feed FILE the line writes the digest's Atom feed there (`papercli feed NAME -o FILE`);
+    a digest can have both lines.
 
     Example: papercli schedule diffusion --at 07:30 --weekdays --install
     """
@@ -703,10 +743,11 @@ def schedule(
         config_path=settings.config_path.absolute(),
         env=settings_for_cron(),
         options=_global_options_for_cron(env, settings),
+        feed=feed.absolute() if feed else None,
     )
     (settings.home / "logs").mkdir(parents=True, exist_ok=True)
     if install_it:
-        changed = install(line, name)
+        changed = install(line, f"{name}:feed" if feed else name)
         env.info("crontab updated" if changed else "crontab already has this line")
     env.out.print(line, markup=False, soft_wrap=True)
 
