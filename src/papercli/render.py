@@ -500,7 +500,9 @@ def context(digest: Digest) -> dict[str, Any]:
     return {
         "digest": digest,
         "sections": sections,
-        "paper_count": sum(len(s.entries) for s in sections) + len(digest.more),
+        "paper_count": sum(len(s.entries) for s in sections)
+        + len(digest.more)
+        + digest.unlisted_more,
         "topic_count": len(sections),
         "generated_by": f"papercli {__version__}",
         "version": __version__,
