@@ -27,6 +27,7 @@ Progress = Callable[[str, float], None]
 TITLE_WEIGHT = 1.5  # a title word says more about the topic than an abstract word
 _CHUNK = 4096  # papers encoded per batch, bounding the Python lists alive at once
 BREAK = 0  # the term number between phrases
+DECIMALS = 6  # the points to cluster are rounded to this (unit vectors: 1e-6 is far below noise)
 
 
 @dataclass(frozen=True)
@@ -280,6 +281,12 @@ class Space:
         norm = float(np.linalg.norm(point))
         return point / norm if norm > 0 else point
 
+    def reordered(self, order: np.ndarray) -> Space:
+        """The same space with its papers in `order` (row i becomes row order[i])."""
+        return Space(
+            self.vocabulary, self.idf, self.components, self.documents[order], self.weights[order]
+        )
+
     def similarity(self, point: np.ndarray) -> np.ndarray:
         """Cosine of every paper to a unit vector."""
         import numpy as np
@@ -320,7 +327,8 @@ def reduce(
     leading = normalize_rows(points * (svd.singular_values_.astype(np.float32) ** 2))
     if scale.neighbors:
         leading = _smooth(leading, scale.neighbors)
-    return space, leading
+    # k-means starts from these; a last bit set by the machine's BLAS stays out of them.
+    return space, np.round(leading, DECIMALS)
 
 
 def _smooth(points: np.ndarray, neighbors: int, keep: float = 0.2) -> np.ndarray:
