@@ -38,7 +38,7 @@ from papercli.deliver import (
     write_atomic,
 )
 from papercli.errors import ConfigError, DeliveryError, ExitCode, LockedError
-from tests.smtp_server import Collector, RejectingNobody, Server, free_port, running
+from tests.smtp_server import Collector, RejectingNobody, Scripted, Server, free_port, running
 
 SECRET = "hunter2-Xq9-s3cret"
 USER = "reader@example.org"
@@ -705,3 +705,28 @@ def test_lock_is_reusable_in_one_process(tmp_path):
             digest_lock(tmp_path / "locks", "ml"),
         ):
             pass
+
+
+# -- replies after DATA --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("refusal", ["451 4.7.1 Greylisted", "552 5.3.4 Too big", "554 5.7.1 Spam"])
+def test_send_refused_after_data_raises(refusal):
+    with running(Scripted(replies={"DATA": refusal})) as srv:
+        accepted = []
+        with pytest.raises(DeliveryError) as info:
+            send_message(digest_message(), srv.settings(), on_accepted=lambda: accepted.append(1))
+        assert f"the server rejected the message ({refusal})" in str(info.value)
+        assert accepted == [] and srv.handler.seen[:3] == ["MAIL", "RCPT", "DATA"]
+
+
+def test_acceptance_is_reported_before_the_quit_round_trip():
+    with running(Scripted(delays={"QUIT": 0.5})) as srv:
+        verbs_when_accepted = []
+        send_message(
+            digest_message(),
+            srv.settings(),
+            on_accepted=lambda: verbs_when_accepted.extend(srv.handler.seen),
+        )
+        assert verbs_when_accepted == ["MAIL", "RCPT", "DATA"]
+        assert srv.handler.seen[-1] == "QUIT" and len(srv.messages) == 1

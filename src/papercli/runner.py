@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("html", "text")
 DEFAULT_SUBJECT = "{title} - {date}: {count} papers in {n_topics} topics"
+ADHOC_DIGEST = "email-to"  # the outbox's name for `digest --email-to` messages
 KNOWN_KEYS = {
     "sources", "topics", "exclude", "format", "recipients", "subject", "send_empty", "since",
     "n_topics", "limit", "sort", "title", "max_papers", "updates", "announce",
@@ -120,8 +121,12 @@ def compose(digest: Digest, *, subject: str, from_addr: str, to: Sequence[str], 
 def email_digest(
     settings: Settings, digest: Digest, to: Sequence[str], *, dry_run: bool = False
 ) -> EmailMessage:
-    """Email an ad-hoc digest (`digest --email-to`); with `dry_run`, only build the message."""
-    from papercli.deliver import send_message
+    """Email an ad-hoc digest (`digest --email-to`); with `dry_run`, only build the message.
+
+    A message the server does not accept waits in the outbox (as digest `email-to`, with no
+    delivery state to record) for `papercli send`.
+    """
+    from papercli.deliver import Outbox, envelope, send_message
 
     smtp = None if dry_run else smtp_settings(settings)
     msg = compose(
@@ -132,7 +137,14 @@ def email_digest(
         template_dirs=settings.template_dirs,
     )
     if smtp is not None:
-        send_message(msg, smtp)
+        try:
+            send_message(msg, smtp)
+        except DeliveryError:
+            # The error's hint says the message waits in the outbox: make it true.
+            Outbox(settings.outbox_dir).add(
+                msg, digest=ADHOC_DIGEST, paper_ids=[], recipients=envelope(msg)[1]
+            )
+            raise
     return msg
 
 
@@ -203,14 +215,17 @@ def run_named_digest(
             if dry_run:
                 continue
             ids = [e.paper.id for e in _shown(digest)] if digest else []
+
+            def record(recipients=recipients, ids=ids, msg=msg) -> None:
+                store.mark_delivered(name, recipients, ids, message_id=msg["Message-ID"],
+                                     delivered_at=now().isoformat(timespec="seconds"))  # fmt: skip
+
             try:
-                _send(msg, smtp)
+                _send(msg, smtp, on_accepted=record)
             except DeliveryError as exc:
                 outbox.add(msg, digest=name, paper_ids=ids, recipients=recipients)
                 failures.append(exc)
                 continue
-            store.mark_delivered(name, recipients, ids, message_id=msg["Message-ID"],
-                                 delivered_at=now().isoformat(timespec="seconds"))  # fmt: skip
             result.sent.append((recipients, len(ids)))
     if failures:
         raise DeliveryError(
@@ -264,10 +279,10 @@ def _message(settings, config: DigestConfig, digest, recipients, smtp) -> EmailM
     )  # fmt: skip
 
 
-def _send(msg, smtp) -> None:
+def _send(msg, smtp, *, on_accepted) -> None:
     from papercli.deliver import send_message
 
-    send_message(msg, smtp)
+    send_message(msg, smtp, on_accepted=on_accepted)
 
 
 def retry_outbox(settings: Settings):

@@ -323,17 +323,27 @@ def envelope(msg: Message) -> tuple[str, list[str]]:
 # -- sending -------------------------------------------------------------------------------------
 
 
-def send_message(msg: EmailMessage, smtp: SmtpSettings, *, hint: str | None = OUTBOX_HINT) -> None:
+def send_message(
+    msg: EmailMessage,
+    smtp: SmtpSettings,
+    *,
+    hint: str | None = OUTBOX_HINT,
+    on_accepted: Callable[[], None] | None = None,
+) -> None:
     """Send `msg` to everyone in its To and Cc in one SMTP transaction, or not at all.
 
-    Any failure (server down, TLS, login, a refused sender or recipient, a timeout) raises one
-    DeliveryError: "could not send the digest via HOST:PORT: <reason>; <hint>". The default hint
-    says the digest was kept in the outbox; keeping it there is the caller's job.
+    Any failure (server down, TLS, login, a refused sender or recipient, a refused message body,
+    a timeout) raises one DeliveryError: "could not send the digest via HOST:PORT: <reason>;
+    <hint>". The default hint says the digest was kept in the outbox; keeping it there is the
+    caller's job. `on_accepted` runs as soon as the server's 250 to the body arrives, before the
+    QUIT round trip, so a process killed during a slow QUIT has already recorded the delivery.
     """
     sender, recipients = envelope(msg)
     session = SmtpSession.open(smtp, hint)
     try:
         session.send(eml_bytes(msg), sender, recipients)
+        if on_accepted is not None:
+            on_accepted()
     finally:
         session.close()
 
@@ -409,7 +419,11 @@ class SmtpSession:
             if code not in (250, 251):
                 _quietly(client.rset)
                 raise smtplib.SMTPRecipientsRefused({rcpt: (code, reply)})
-        client.data(data)
+        # data() raises only when DATA itself is refused; the reply to the body (451 greylisted,
+        # 552 too big, 554 spam) comes back as a return value, and only 250 means accepted.
+        code, reply = client.data(data)
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
 
     def close(self) -> None:
         # Once DATA was accepted the mail is sent; a failing QUIT must not turn that into an error.
