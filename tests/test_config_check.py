@@ -58,3 +58,66 @@ def test_a_missing_config_file_named_by_flag_or_environment_is_an_error(tmp_path
     assert run_cli("config", "path").out.strip() == str(missing)
     assert run_cli("config", "init").code == 0 and missing.is_file()
     assert run_cli("status").code == 0
+
+
+SMTP = '[smtp]\nhost = "localhost"\nfrom = "me@example.org"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[fetch]\ntimeout = "30"', "[fetch] timeout: expected a number, found the string '30'"),
+        ("[fetch]\nretries = 2.5", "[fetch] retries: expected an integer, found the number 2.5"),
+        ('[fetch]\noffline = "yes"', "[fetch] offline: expected true or false, found the string"),
+        ("[fetch]\narxiv_url = 1", "[fetch] arxiv_url: expected a string, found the integer 1"),
+        ("[fetch]\nmin_interval = -1", "[fetch] min_interval: expected 0 or more, found -1"),
+        ("[fetch]\nproxy = \"x\"", "[fetch] proxy: unknown key; known keys: "),
+        ("fetch = 3", "[fetch]: expected a table, found the integer 3"),
+        ("db = 3", "db: expected a string, found 3"),
+        ('sources = "hf"', "sources"),
+        ('sources = ["arvix:cs.LG"]', "sources: 'arvix:cs.LG' is neither a source name nor"),
+        ('sourcez = ["hf"]', "sourcez: unknown key; known keys: sources, db, fetch"),
+        ('[templates]\ndirectory = "x"', "[templates] directory: unknown key"),
+        (f"{SMTP}port = \"587\"", "[smtp] port: expected a port number"),
+        (f"{SMTP}security = \"tls\"", "[smtp] security: expected one of"),
+        (f"{SMTP}timeout = 0", "[smtp] timeout: expected a positive number"),
+        (f"{SMTP}password_env = \"a b\"", "[smtp] password_env: expected the NAME"),
+        (f"{SMTP}colour = 1", "[smtp] colour: unknown key"),
+        ('[smtp]\nfrom = "me@example.org"', "[smtp] host: expected a non-empty string"),
+        ('[digest.diff]\nsources = ["arvix:cs.LG"]', "[digest.diff] sources: 'arvix:cs.LG' is"),
+        ("[digest.diff]\nlimit = \"3\"", "[digest.diff] limit: expected an integer"),
+    ],
+)  # fmt: skip
+def test_config_check_refuses_each_bad_value_in_one_line(papercli_home, text, message) -> None:
+    config = papercli_home / "config.toml"
+    config.write_text(text + "\n")
+    result = run_cli("config", "check")
+    assert result.code == ExitCode.CONFIG, result.err
+    assert len(result.err.splitlines()) == 1
+    assert result.err.startswith("Error: "), result.err
+    assert message in result.err
+    assert str(config) in result.err
+
+
+def test_config_check_says_where_each_setting_came_from(papercli_home, tmp_path, monkeypatch):
+    config = tmp_path / "papercli.toml"
+    config.write_text(
+        'sources = ["hf", "arxiv:cs.LG"]\n[fetch]\ntimeout = 12\nretries = 1\n'
+        '[digest.diff]\ntopics = ["diffusion"]\n[digest.llm]\ntopics = ["llm"]\n'
+    )
+    monkeypatch.setenv("PAPERCLI_RETRIES", "7")
+    db = tmp_path / "x.db"
+    result = run_cli("--config", str(config), "config", "check", "--db", str(db), "--offline")
+    assert result.code == 0, result.err
+    rows = {line.split()[0]: line.split()[1:] for line in result.out.splitlines()[1:]}
+    assert rows["fetch.timeout"] == ["12", str(config)]  # the file
+    assert rows["fetch.retries"] == ["7", "PAPERCLI_RETRIES"]  # the environment beats the file
+    assert rows["fetch.offline"] == ["True", "--offline"]  # a flag beats both
+    assert rows["db"] == [str(db), "--db"]
+    assert rows["config"] == [str(config), "--config"]
+    assert rows["home"] == [str(papercli_home), "PAPERCLI_HOME"]
+    assert rows["fetch.backoff"][1] == "PAPERCLI_BACKOFF"  # set by the test fixture
+    assert rows["fetch.max_bytes"] == [str(50 * 1024 * 1024), "default"]
+    assert rows["sources"] == ["hf,", "arxiv:cs.LG", str(config)]
+    assert "digests: diff, llm" in result.out
+    assert result.err == "the config file is valid\n"

@@ -55,11 +55,16 @@ def test_fetch_arxiv_reads_every_page(upstream, fixtures):
     listed = run_cli("papers", "--json")
     rows = [json.loads(line) for line in listed.out.splitlines()]
     assert len(rows) == 97 and len({r["id"] for r in rows}) == 97
-    assert set(rows[0]) == {
-        "id", "version", "title", "authors", "abstract", "categories", "primary_category",
-        "published", "first_seen", "sources", "upvotes", "url",
-    }  # fmt: skip
+    # Every stored field, in the shape of a digest's JSON papers.
+    from papercli.models import Paper
+
+    assert set(rows[0]) == {*Paper.__dataclass_fields__, "links"}
+    digest_paper = json.loads(run_cli("digest", "--format", "json").out)["papers"][0]
+    assert set(digest_paper) - set(rows[0]) == {"topic", "score", "matched_terms"}
     assert all(r["sources"] == ["arxiv:astro-ph"] for r in rows)
+    kinds = {r["announce_type"] for r in rows}
+    assert kinds == {"new", "cross", "replace"} or kinds >= {"new", "replace"}
+    assert any(r["comments"] for r in rows)
 
 
 def test_fetch_hf_day_then_status(upstream, fixtures):
@@ -78,6 +83,27 @@ def test_fetch_hf_day_then_status(upstream, fixtures):
     assert entry["source"] == "hf:2024-08-02" and entry["error"] is None
     upvoted = [json.loads(line) for line in run_cli("papers", "--json").out.splitlines()]
     assert all(isinstance(r["upvotes"], int) for r in upvoted)
+    assert all(isinstance(r["num_comments"], int) for r in upvoted)
+
+    # --sort: each value gives its own order on this day, and --limit cuts after sorting.
+    def order(*args: str) -> list[str]:
+        out = run_cli("papers", "--json", *args).out
+        return [json.loads(line)["id"] for line in out.splitlines()]
+
+    by_votes = sorted(upvoted, key=lambda r: -r["upvotes"])
+    assert order("--sort", "upvotes") == [r["id"] for r in by_votes]
+    by_date = sorted(upvoted, key=lambda r: r["published"] or "", reverse=True)
+    assert order("--sort", "date") == [r["id"] for r in by_date]
+    assert order("--sort", "seen") == [r["id"] for r in upvoted]
+    assert len({tuple(order("--sort", s)) for s in ("upvotes", "date", "seen")}) == 3
+    assert order("--sort", "upvotes", "--limit", "3") == [r["id"] for r in by_votes[:3]]
+    assert run_cli("papers", "--sort", "stars").code == ExitCode.USAGE
+
+    table = run_cli("papers", "--sort", "upvotes", "--limit", "1").out.splitlines()
+    assert table[0].split()[:4] == ["id", "title", "upvotes", "comments"]
+    top = by_votes[0]
+    counts = rf" {top['upvotes']} +{top['num_comments']} "
+    assert re.search(rf"^{re.escape(top['id'])} .*{counts}", table[1])
 
 
 def test_empty_feed_is_not_an_error(upstream, fixtures):
@@ -157,3 +183,17 @@ def test_missing_file_is_a_usage_error(tmp_path):
     result = run_cli("fetch", str(tmp_path / "nope.html"))
     assert result.code == ExitCode.USAGE
     assert "cannot read" in result.err
+
+
+def test_an_api_search_with_no_hits_says_no_results(upstream, fixtures):
+    # arXiv's real answer to a query with no hits (totalResults 0).
+    body = (fixtures / "arxiv-api/2026/id_0000.0000_s0_m100_8b51d9633a68.body.xml").read_bytes()
+    upstream.expect_request("/api/query").respond_with_data(
+        body, content_type="application/atom+xml"
+    )
+    result = run_cli("fetch", "api", "ti:zzzyyyxxx")
+    assert result.code == 0, result.err
+    assert result.err == "no results\n"
+    status = run_cli("status").out
+    assert re.search(r"^api:ti:zzzyyyxxx .* no results$", status, re.MULTILINE), status
+    assert "nothing announced" not in status

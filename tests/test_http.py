@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from werkzeug import Request
@@ -403,6 +404,76 @@ def test_a_redirect_to_a_configured_host_is_followed(httpserver, cache, small):
     settings = fast(api_url=f"http://127.0.0.1:{httpserver.port}")
     with HttpClient(settings, cache) as client:
         assert client(httpserver.url_for("/api/query")) == small
+
+
+class Bystander(BaseHTTPRequestHandler):
+    """Another service on this machine (think 169.254.169.254): a redirect must not reach it."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        body = b"secret"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class Redirector(BaseHTTPRequestHandler):
+    """Answers every request with a redirect to `location`, sent byte for byte as given (an HTTP
+    library would percent-encode the backslash a hostile server can send)."""
+
+    location = ""
+
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", self.location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        # urlsplit reads the host after the backslash (the same host: the old check passed);
+        # urllib3, which makes the connection, reads 127.0.0.1:OTHER before it.
+        "http://127.0.0.1:{other}\\@127.0.0.1:{port}/page",
+        "http://127.0.0.1:{other}\\x@127.0.0.1:{port}/page",
+        # The same host, another port: another service.
+        "http://127.0.0.1:{other}/page",
+        "http://user:pw@127.0.0.1:{port}/page",
+    ],
+    ids=["backslash-at", "backslash-user-at", "other-port", "credentials"],
+)
+def test_a_redirect_is_judged_where_it_connects(cache, location):
+    Bystander.hits = []
+    with serving(Bystander) as other_url, serving(Redirector) as url:
+        port = url.split(":")[2].split("/")[0]
+        Redirector.location = location.format(other=other_url.split(":")[2][:-5], port=port)
+        with HttpClient(fast(), cache) as client, pytest.raises(NetworkError) as err:
+            client.get(url)
+        assert str(err.value).startswith(f"refused the redirect from 127.0.0.1:{port}")
+        assert err.value.exit_code == ExitCode.NETWORK
+        assert Bystander.hits == []
+        with HttpClient(fast(), cache) as client:  # the bystander itself answers when asked
+            assert client(other_url) == b"secret"
+
+
+def test_a_redirect_to_a_configured_origin_on_another_port_is_followed(httpserver, cache):
+    Bystander.hits = []
+    with serving(Bystander) as other_url:
+        base = other_url.rsplit("/", 1)[0]
+        redirect(httpserver, "/rss", other_url)
+        with HttpClient(fast(rss_url=base), cache) as client:
+            assert client(httpserver.url_for("/rss")) == b"secret"
+        assert Bystander.hits == ["/page"]
 
 
 # --- client errors -----------------------------------------------------------------------------

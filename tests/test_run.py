@@ -82,11 +82,34 @@ def test_down_server_keeps_the_digest_in_the_outbox_then_retry_sends_it(papercli
     assert delivered(papercli_home) == set()
     assert len(Outbox(papercli_home / "outbox").items()) == 1
 
-    # The next cron tick while the server is still down: the papers wait in the outbox already.
+    # The next cron tick while the server is still down: the papers wait in the outbox already,
+    # and the run says so (exit 8, how long) instead of looking healthy in the cron log.
     again = run_cli("run", "diff")
-    assert again.code == 0, again.err
+    assert again.code == ExitCode.DELIVERY, again.err
+    assert "diff: 1 digest(s) waiting in the outbox for " in again.err
+    assert "still cannot be sent" in again.err
+    assert len(again.err.strip().splitlines()) == 1
     assert len(Outbox(papercli_home / "outbox").items()) == 1
 
+    with running(Collector()) as server:
+        write_config(papercli_home, server.port)
+        # `run` itself sends what waited first; nothing new, so that is the only message.
+        after = run_cli("run", "diff")
+        assert after.code == 0, after.err
+        assert len(server.messages) == 1
+        assert Outbox(papercli_home / "outbox").items() == []
+        assert delivered(papercli_home)
+        assert run_cli("send").code == 0 and len(server.messages) == 1
+
+
+def test_send_alone_sends_the_outbox(papercli_home):
+    write_config(papercli_home, free_port())
+    assert run_cli("run", "diff").code == ExitCode.DELIVERY
+    down = run_cli("send")
+    assert down.code == ExitCode.DELIVERY
+    error = down.err.splitlines()[-1]
+    assert error.startswith("Error: 1 message(s) could not be sent: ")
+    assert error.count("outbox") == 1, error  # the hint is said once
     with running(Collector()) as server:
         write_config(papercli_home, server.port)
         retried = run_cli("send")
@@ -94,8 +117,6 @@ def test_down_server_keeps_the_digest_in_the_outbox_then_retry_sends_it(papercli
         assert len(server.messages) == 1
         assert Outbox(papercli_home / "outbox").items() == []
         assert delivered(papercli_home)
-        after = run_cli("run", "diff")
-        assert after.code == 0 and len(server.messages) == 1
 
 
 def test_a_refusing_server_marks_nothing(papercli_home):
@@ -202,3 +223,19 @@ def test_unknown_digest_is_a_config_error(papercli_home):
     result = run_cli("run", "nope")
     assert result.code == ExitCode.CONFIG
     assert "no [digest.nope]" in result.err
+
+
+def test_dry_run_reports_a_failed_source_like_a_real_run(papercli_home, tmp_path, fixtures):
+    # A real listing page cut short: the fetch of it fails, and the dry run must say so.
+    page = fixtures / "arxiv-list/rendered-by-arxiv-browse/astro-ph_new_skip0_show25.html"
+    broken = tmp_path / "cut.html"
+    broken.write_bytes(page.read_bytes()[:3000])
+    write_config(papercli_home, free_port(), extra="")
+    config = papercli_home / "config.toml"
+    config.write_text(
+        config.read_text().replace(f"{str(SEED)!r}]", f"{str(SEED)!r}, {str(broken)!r}]")
+    )
+    dry = run_cli("run", "diff", "--dry-run")
+    assert dry.code == ExitCode.PARSE, dry.err
+    assert "cut.html" in dry.err.splitlines()[-1]
+    assert delivered(papercli_home) == set()

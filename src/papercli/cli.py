@@ -254,7 +254,7 @@ def digest(
         None,
         "--format",
         "-f",
-        help="md, html, text, json or email-html [default: from -o, else md].",
+        help="md, html, text or json [default: from -o's extension, else md].",
     ),
     output: str = typer.Option(None, "-o", "--output", help="Write to FILE, or DIR/ (dated name)."),
     template: Path = typer.Option(None, "--template", help="A Jinja template to render with."),
@@ -356,14 +356,23 @@ def _write_eml(env: Environment, data: bytes, output: str | None) -> None:
 def topics(
     ctx: typer.Context,
     inputs: list[str] = typer.Argument(None, metavar="[INPUT]...", help="Files or URLs to read."),
-    n_topics: str = typer.Option("auto", "--topics", help="Number of topics, or auto."),
-    since: str = typer.Option(None, "--since", help="Store: first seen since 1d, 7d or a DATE."),
+    n_topics: str = typer.Option(
+        "auto", "--topics", help="Number of topics, or auto (a number: a one-off grouping)."
+    ),
+    since: str = typer.Option(None, "--since", help="Store: first seen since 30d, 7d or a DATE."),
     source: str = typer.Option(None, "--source", help="Store: only this source."),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Store: build the stable topics again from the first day."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Each paper's topic as JSON lines."),
 ) -> None:
     """Show the topics the papers fall into: label, size, top terms and top papers.
 
-    Example: papercli topics examples/hf-daily-papers-jul-31.txt --topics 8
+    From the store, the topics are stable: kept in the store and updated with the days fetched
+    since, each with an id that stays (see the README). INPUT files, or --topics N, group the
+    papers once instead.
+
+    Example: papercli topics --since 30d
     """
     env: Environment = ctx.obj
     from papercli.digest import parse_n_topics
@@ -371,17 +380,60 @@ def topics(
     from papercli.topics import build_topics
 
     settings = _settings()
+    count = parse_n_topics(n_topics)
+    if not inputs and count is None:
+        _stable_topics(env, settings, since, source, rebuild=rebuild, as_json=as_json)
+        return
+    if rebuild:
+        raise UsageError(
+            "--rebuild applies to the stable topics of the store",
+            hint="drop the INPUT files and --topics N",
+        )
     with work_progress(env) as bar:
         papers, _ = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:
             env.info("no papers: fetch some first, or name a file")
             return
-        model = build_topics(papers, parse_n_topics(n_topics), progress=bar.topics)
+        model = build_topics(papers, count, progress=bar.topics)
     if as_json:
         for line in topics_json_lines(papers, model):
             env.out.file.write(line + "\n")
     else:
         print_topics(env, papers, model)
+
+
+def _stable_topics(
+    env: Environment,
+    settings: Settings,
+    since: str | None,
+    source: str | None,
+    *,
+    rebuild: bool,
+    as_json: bool,
+) -> None:
+    from papercli.digest import parse_since
+    from papercli.fetch import source_filter
+    from papercli.report import print_stable_topics, stable_topics_json_lines, work_progress
+    from papercli.topics import stable
+
+    with _store(settings) as store, work_progress(env) as bar:
+        cutoff = parse_since(since) if since else None
+        if source is not None:
+            source = source_filter(source, store.source_names())
+        done = stable.update(store, rebuild=rebuild, progress=bar.topics)
+        views, waiting = stable.view(store, since=cutoff, source=source)
+    if done.days:
+        env.info(
+            f"topics updated with {len(done.days)} day(s): {done.joined} papers joined,"
+            f" {len(done.born)} topics born, {len(done.retired)} retired"
+        )
+    if not views and not waiting:
+        env.info("no papers: fetch some first, or widen --since/--source")
+    elif as_json:
+        for line in stable_topics_json_lines(views, waiting):
+            env.out.file.write(line + "\n")
+    else:
+        print_stable_topics(env, views, len(waiting))
 
 
 # --- the store ------------------------------------------------------------------------------------
@@ -392,32 +444,35 @@ def papers(
     ctx: typer.Context,
     since: str = typer.Option(None, "--since", help="First seen since 1d, 7d or a DATE."),
     source: str = typer.Option(None, "--source", help="Only this source (or prefix): hf, arxiv..."),
-    limit: int = typer.Option(None, "--limit", help="At most N papers."),
+    limit: int = typer.Option(None, "--limit", help="At most N papers (after sorting)."),
+    sort: str = typer.Option(
+        "seen", "--sort", help="seen (first seen, oldest first), date (newest first), upvotes."
+    ),
     as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
 ) -> None:
-    """List the papers in the store.
+    """List the papers in the store, with upvotes and comments where known.
 
-    Example: papercli papers --since 1d --json
+    With --json, one line per paper carrying every stored field, in the shape of a digest's
+    JSON papers.
+
+    Example: papercli papers --since 1d --sort upvotes --limit 10
     """
     env: Environment = ctx.obj
     from papercli.digest import parse_since
     from papercli.fetch import source_filter
-    from papercli.report import PAPER_FIELDS, print_papers
+    from papercli.report import print_papers, sort_papers
 
     settings = _settings()
     with _store(settings) as store:
         if source is not None:
             source = source_filter(source, store.source_names())
-        found = store.papers(
-            since=parse_since(since) if since else None, source=source, limit=limit
-        )
+        found = store.papers(since=parse_since(since) if since else None, source=source)
+    found = sort_papers(found, sort)[:limit]
     if as_json:
         import json
 
         for paper in found:
-            data = paper.to_dict()
-            line = json.dumps({k: data[k] for k in PAPER_FIELDS}, ensure_ascii=False)
-            env.out.file.write(line + "\n")
+            env.out.file.write(json.dumps(paper.to_json(), ensure_ascii=False) + "\n")
     else:
         print_papers(env, found)
 
@@ -470,6 +525,7 @@ def run_digest(
             _write_eml(env, eml_bytes(msg), output)
         if not messages:
             env.info(f"{name}: nothing new to send")
+        _exit_on_failures(env, result.fetched)  # a dry run is how one tests the cron job
         return
     report(result)
     _exit_on_failures(env, result.fetched)
@@ -494,8 +550,8 @@ def send(
     env.info(f"outbox: sent {len(result.sent)}, still waiting {len(result.failed)}")
     if result.failed:
         raise DeliveryError(
-            f"{len(result.failed)} message(s) could not be sent: {result.errors[0]}",
-            hint="they stay in the outbox; try again later",
+            f"{len(result.failed)} message(s) could not be sent: {result.errors[0].message}",
+            hint="they stay in the outbox; run `papercli send` again later",
         )
 
 
@@ -539,6 +595,119 @@ def _global_options_for_cron(env: Environment, settings: Settings) -> list[str]:
     return [*options, "--offline"] if env.offline else options
 
 
+# --- personal relevance --------------------------------------------------------------------------
+
+
+def _rate(ids: list[str], rating: int | None) -> None:
+    from papercli.personal.signals import Signals
+
+    with _store(_settings()) as store:
+        signals = Signals(store)
+        if rating is None:
+            done = signals.unrate(ids)
+            _env().info(f"unrated {len(done)} paper(s)" + (f": {', '.join(done)}" if done else ""))
+        else:
+            done = signals.rate(ids, rating)
+            verb = "liked" if rating > 0 else "disliked"
+            _env().info(f"{verb} {', '.join(done)}")
+
+
+@app.command()
+def like(ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids as digests show them.")):
+    """Tell papercli you want papers like these (the personal ranking learns from it).
+
+    Example: papercli like 2411.12345
+    """
+    from papercli.personal.signals import LIKE
+
+    _rate(ids, LIKE)
+
+
+@app.command()
+def dislike(
+    ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids as digests show them."),
+):
+    """Tell papercli you are not interested in papers like these.
+
+    Example: papercli dislike 2411.12345
+    """
+    from papercli.personal.signals import DISLIKE
+
+    _rate(ids, DISLIKE)
+
+
+@app.command()
+def unrate(ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids as digests show them.")):
+    """Forget a like or dislike.
+
+    Example: papercli unrate 2411.12345
+    """
+    _rate(ids, None)
+
+
+@app.command()
+def follow(name: str = typer.Argument(..., help='An author, e.g. "Ada Lovelace".')):
+    """Always keep papers by this author, first, marked "followed author".
+
+    Names match through initials, accents, hyphens and "Last, First".
+
+    Example: papercli follow "Yann LeCun"
+    """
+    from papercli.personal.names import ambiguous, matching_names
+    from papercli.personal.signals import Signals
+
+    env = _env()
+    with _store(_settings()) as store:
+        signals = Signals(store)
+        added = signals.follow(name)
+        name = " ".join(name.split())
+        names = signals.author_names()
+        papers = signals.count_papers_by(matching_names(name, names))
+        clash = ambiguous(name, names)
+    env.info(
+        f"{'following' if added else 'already following'} {name}:"
+        f" {papers} paper(s) in the store" + (f"; ambiguous: {' / '.join(clash)}" if clash else "")
+    )
+
+
+@app.command()
+def unfollow(name: str = typer.Argument(..., help="A followed author.")):
+    """Stop following an author (every followed spelling of that name).
+
+    Example: papercli unfollow "Yann LeCun"
+    """
+    from papercli.personal.signals import Signals
+
+    with _store(_settings()) as store:
+        gone = Signals(store).unfollow(name)
+    if not gone:
+        raise UsageError(f"not following {name!r}", hint="`papercli profile` lists who you follow")
+    _env().info(f"no longer following {', '.join(gone)}")
+
+
+@app.command()
+def profile(
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+):
+    """Show what papercli has learned: signals, the terms that pull papers up and down.
+
+    Example: papercli profile --json
+    """
+    from papercli.personal.profile import print_profile
+    from papercli.personal.profile import profile as build_profile
+    from papercli.personal.signals import Signals
+
+    env = _env()
+    with _store(_settings()) as store:
+        data = build_profile(Signals(store))
+    if as_json:
+        import json
+
+        env.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_profile(env, data)
+
+
 # --- config ---------------------------------------------------------------------------------------
 
 
@@ -557,6 +726,24 @@ def config_init(
     settings = _settings(missing_config_ok=True)
     path = write_default_config(settings.config_path, force=force)
     env.info(f"wrote {path}")
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context) -> None:
+    """Check the config file and print the settings in force, each with where it came from.
+
+    Every table is checked (sources, [fetch], [smtp], [templates], each [digest.NAME]); a
+    problem is one line naming the file, the table and the key, exit 3.
+
+    Example: papercli config check
+    """
+    env: Environment = ctx.obj
+    from papercli.configcheck import check_config, settings_in_force
+    from papercli.report import print_settings
+
+    settings = _settings()
+    digests = check_config(settings)
+    print_settings(env, settings_in_force(settings), digests)
 
 
 @config_app.command("path")

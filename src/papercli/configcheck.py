@@ -82,3 +82,75 @@ def _found(value: Any) -> str:
     if isinstance(value, list):
         return f"the list {value!r}"
     return "a table" if isinstance(value, dict) else f"{type(value).__name__} {value!r}"
+
+
+# The config file's top-level keys; a table added by a feature is one more line here.
+TOP_LEVEL = {
+    "sources": "a list of source names",
+    "db": "the store's path",
+    "fetch": "upstream base URLs and HTTP politeness",
+    "smtp": "how to send mail",
+    "digest": "named digests, one [digest.NAME] table each",
+    "templates": "dir = your own templates, searched first",
+}
+
+
+def check_config(settings: Any) -> list[str]:
+    """Check every table of the settings' config file; return the digests it defines.
+
+    Each problem raises ConfigError in one line naming the file, the table and the key.
+    ([fetch] and `db` were checked when the settings were loaded.)
+    """
+    from papercli.fetch import parse_spec
+    from papercli.runner import DigestConfig, smtp_settings
+
+    path, config = settings.config_path, settings.config
+    for key in config:
+        if key not in TOP_LEVEL:
+            raise ConfigError(
+                f"{path}: {key}: unknown key", hint="known keys: " + ", ".join(TOP_LEVEL)
+            )
+    for spec in settings.sources:
+        _check_source(spec, path, "sources", parse_spec)
+    templates = settings.section("templates")
+    check_table(_Templates, templates, path=path, name="templates")
+    if "smtp" in config:
+        smtp_settings(settings)
+    digests = settings.section("digest")
+    for name in digests:
+        config_of = DigestConfig.from_settings(settings, name)
+        for spec in config_of.sources:
+            _check_source(spec, path, f"[digest.{name}] sources", parse_spec)
+    return sorted(digests)
+
+
+def _check_source(text: str, path: Path, where: str, parse_spec: Any) -> None:
+    """A source name must name a source, or a saved file that exists."""
+    source = parse_spec(text)
+    if source.kind == "file" and not Path(source.target).expanduser().exists():
+        raise ConfigError(
+            f"{path}: {where}: {text!r} is neither a source name nor an existing file",
+            hint="a source is hf, hf:DAY, arxiv:CAT[/recent], rss:CATS, api:QUERY, a path or a URL",
+        )
+
+
+@dataclasses.dataclass
+class _Templates:
+    dir: str = ""
+
+
+def settings_in_force(settings: Any) -> list[tuple[str, str, str]]:
+    """(setting, value, where it came from) for every setting of the run: a flag, an
+    environment variable, the config file or the default."""
+    origins = settings.origins
+    rows = [
+        ("home", str(settings.home), origins.get("home", "default")),
+        ("config", str(settings.config_path), origins.get("config", "default")),
+        ("db", str(settings.db_path), origins.get("db", "default")),
+    ]
+    for f in dataclasses.fields(settings.fetch):
+        key = f"fetch.{f.name}"
+        rows.append((key, str(getattr(settings.fetch, f.name)), origins.get(key, "default")))
+    if "sources" in settings.config:
+        rows.append(("sources", ", ".join(settings.sources), str(settings.config_path)))
+    return rows

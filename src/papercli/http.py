@@ -16,13 +16,19 @@ Every byte papercli reads from the network passes through `HttpClient.get`. The 
   sends If-None-Match/If-Modified-Since and a 304 is answered from the cache (status 304,
   `from_cache=True`). With `offline` the network is never touched: the cache answers (status 200,
   `from_cache=True`) or the call fails.
+- Time: `timeout` bounds each connect and each read; `deadline` bounds one `get` as a whole
+  (retries, waits, redirects and a body trickling in a byte at a time included) and `run_budget`
+  all requests of one client (one fetch or run). Either running out is a `NetworkError` (exit 4)
+  naming the setting to raise.
 - Size: a body larger than `max_bytes` (after gzip decoding) is refused with a `NetworkError`: the
   fetch is what failed, and the page was never handed to a parser. A body cut short (fewer bytes
   than Content-Length, or the connection dropped) is an error too, never returned or cached.
 - Redirects: at most `MAX_REDIRECTS`, never in a loop, to http(s) only, never https -> http, and
-  only to the same host or to a host (or a subdomain of a host) of the configured base URLs
-  (arxiv_url, rss_url, api_url, hf_url). Anything else is refused with the target named, so a
-  hijacked redirect cannot feed papercli another site's pages.
+  only to the same scheme, host and port (or its https upgrade) or to those of a configured base
+  URL (arxiv_url, rss_url, api_url, hf_url; a subdomain of its host too). The target is judged as
+  urllib3 will connect to it, and a URL the standard library reads differently (a backslash
+  before `@`), or one carrying credentials, is refused. Anything else is refused with the target
+  named, so a hijacked redirect cannot feed papercli another site's pages.
 - Errors: 4xx other than 429 is a `NetworkError` naming status, URL and what to do, except the
   statuses a caller accepts (`get(url, accept_statuses={400})`: the arXiv API reports a bad query
   as an Atom Error entry with HTTP 400, so `api_get` hands that body to the parser).
@@ -39,7 +45,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -105,6 +111,44 @@ class _Transient(Exception):
 def host_of(url: str) -> str:
     """`https://export.arxiv.org:443/api/query?x=1` -> 'export.arxiv.org:443'."""
     return urlsplit(url).netloc.lower() or url
+
+
+Origin = tuple[str, str, int]  # (scheme, host, port), as the connection will be made
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> Origin | None:
+    """Where a request for `url` connects, as urllib3 (under requests) will parse it, or None when
+    the standard library reads another scheme, host or port in it, or it carries credentials.
+
+    'https://export.arxiv.org/api' -> ('https', 'export.arxiv.org', 443);
+    'http://127.0.0.1:80\\@arxiv.org/' -> None (urllib3 connects to 127.0.0.1, urlsplit says
+    arxiv.org: a check on one parser's reading would let the other one's host through).
+    """
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+
+    try:
+        parsed, split = parse_url(url), urlsplit(url)
+        split_port = split.port
+    except (LocationParseError, ValueError):
+        return None
+    if parsed.auth is not None or split.username is not None or split.password is not None:
+        return None
+    scheme = (parsed.scheme or "").lower()
+    host = (parsed.host or "").lower().strip("[]")
+    port = parsed.port or DEFAULT_PORTS.get(scheme)
+    split_scheme = split.scheme.lower()
+    standard = (split_scheme, split.hostname or "", split_port or DEFAULT_PORTS.get(split_scheme))
+    if not host or port is None or (scheme, host, port) != standard:
+        return None
+    return scheme, host, port
+
+
+def _upgraded(where: Origin) -> Origin:
+    """http on its default port -> the same host over https on its default port."""
+    scheme, host, port = where
+    return ("https", host, 443) if (scheme, port) == ("http", 80) else where
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -226,12 +270,12 @@ class HttpClient:
         self._cache = _Cache(self.cache_dir)
         self._session: requests.Session | None = None
         self._last_request: dict[str, float] = {}
-        self._allowed_hosts = {
-            (urlsplit(base).hostname or "").lower()
-            for base in (settings.arxiv_url, settings.rss_url, settings.api_url, settings.hf_url)
-        } - {""}
+        bases = (settings.arxiv_url, settings.rss_url, settings.api_url, settings.hf_url)
+        self._allowed_origins = {o for o in map(origin, bases) if o is not None}
         self._attempts = 0
         self._last_status = 0
+        self._run_ends = time.monotonic() + settings.run_budget
+        self._request_ends = self._run_ends
         # Hosts that could not be reached at all (DNS, refused, timed out) after every retry:
         # later requests to them in this run fail at once instead of waiting the retries again.
         self._unreachable: dict[str, str] = {}
@@ -261,7 +305,10 @@ class HttpClient:
         Raises NetworkError (one line: host/URL, what happened, what to do) on any failure.
         """
         self._attempts, self._last_status = 0, 0
+        self._request_ends = min(time.monotonic() + self.settings.deadline, self._run_ends)
         try:
+            if not self.settings.offline:
+                self._time_left(url)
             response = (
                 self._offline(url) if self.settings.offline else self._online(url, accept_statuses)
             )
@@ -341,25 +388,38 @@ class HttpClient:
                 f"{host_of(current)} redirects in a loop ({current} -> {target})",
                 hint="the server is misconfigured; try again later or check the URL",
             )
-        old, new = urlsplit(current), urlsplit(target)
-        if new.scheme not in ("http", "https") or (old.scheme == "https" and new.scheme == "http"):
+        old_scheme, new_scheme = urlsplit(current).scheme, urlsplit(target).scheme
+        if new_scheme not in ("http", "https") or (old_scheme == "https" and new_scheme == "http"):
             raise NetworkError(
                 f"refused the redirect from {current} to {target} (unsafe scheme)",
                 hint="check the URL in the source settings",
             )
-        if not self._host_allowed(old.hostname or "", new.hostname or ""):
+        old, new = origin(current), origin(target)
+        if new is None:
+            raise NetworkError(
+                f"refused the redirect from {host_of(current)} to {target!r} (the URL carries "
+                "credentials or does not name one host unambiguously)",
+                hint="check the URL in the source settings",
+            )
+        if not self._origin_allowed(old, new):
             raise NetworkError(
                 f"refused the redirect from {host_of(current)} to another host: {target}",
                 hint="if that host is right, use it as the base URL in [fetch] of the config",
             )
         return target
 
-    def _host_allowed(self, old: str, new: str) -> bool:
-        """Same host, or a configured base URL's host or one of its subdomains."""
-        new = new.lower()
-        if new == old.lower():
+    def _origin_allowed(self, old: Origin | None, new: Origin) -> bool:
+        """The same scheme, host and port (or its https upgrade), or a configured base URL's,
+        a subdomain of its host included."""
+        if old is not None and new in (old, _upgraded(old)):
             return True
-        return any(new == host or new.endswith("." + host) for host in self._allowed_hosts)
+        scheme, host, port = new
+        return any(
+            (scheme, port) == (base_scheme, base_port)
+            and (host == base_host or host.endswith("." + base_host))
+            for base in self._allowed_origins
+            for base_scheme, base_host, base_port in (base, _upgraded(base))
+        )
 
     def _send_with_retries(
         self, url: str, headers: Mapping[str, str], accept_statuses: Collection[int]
@@ -373,6 +433,7 @@ class HttpClient:
                 hint=RETRY_HINT,
             )
         for attempt in range(settings.retries + 1):
+            self._time_left(url)
             self._wait_turn(url)
             self._attempts += 1
             unreachable = False
@@ -400,6 +461,8 @@ class HttpClient:
                 raise failure
             if delay is None:
                 delay = min(settings.backoff * 2**attempt, MAX_BACKOFF)
+            if delay >= self._request_ends - time.monotonic():
+                raise failure  # the next try could not finish in time anyway
             time.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -417,7 +480,7 @@ class HttpClient:
     ) -> _Answer:
         import requests
 
-        timeout = self.settings.timeout
+        timeout = min(self.settings.timeout, self._time_left(url))
         try:
             resp = self._session_().get(
                 url,
@@ -447,7 +510,7 @@ class HttpClient:
             raise self._too_large(url, declared)
         chunks, size = [], 0
         try:
-            for chunk in resp.iter_content(CHUNK):
+            for chunk in self._chunks(url, resp):
                 size += len(chunk)
                 if size > cap:
                     raise self._too_large(url, size)
@@ -457,11 +520,59 @@ class HttpClient:
                 f"{host_of(url)} sent a body that does not decode ({url})", hint=RETRY_HINT
             ) from exc
         except requests.RequestException as exc:
+            self._time_left(url)  # a read cut short by the deadline says so
             raise self._classify(url, exc, mid_body=True) from exc
         received = resp.raw.tell()  # bytes off the wire, before gzip decoding
         if declared is not None and received != declared:
             raise _Transient(self._cut_short(url, f"got {received} of {declared} bytes"))
         return b"".join(chunks)
+
+    def _chunks(self, url: str, resp: requests.Response) -> Iterator[bytes]:
+        """The decoded body as it arrives, checking the deadline between reads.
+
+        `read1` returns what one socket read gave (iter_content would wait for a full chunk, so a
+        trickle would pass no checkpoint), and each read may block only until the deadline.
+        urllib3's errors become requests' ones, as iter_content does.
+        """
+        import requests
+        from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+
+        raw = resp.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        try:
+            while True:
+                if sock is not None:
+                    sock.settimeout(min(self.settings.timeout, self._time_left(url)))
+                chunk = raw.read1(CHUNK, decode_content=True)
+                if not chunk:
+                    return
+                yield chunk
+        except ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        except ReadTimeoutError as exc:
+            raise requests.exceptions.ConnectionError(exc) from exc
+        except SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from exc
+
+    def _time_left(self, url: str) -> float:
+        """Seconds before this request's deadline (or the run's budget) passes; raises
+        NetworkError once it has."""
+        left = self._request_ends - time.monotonic()
+        if left > 0:
+            return left
+        settings = self.settings
+        if self._request_ends >= self._run_ends:
+            raise NetworkError(
+                f"the network time budget of this run ({settings.run_budget:g} s) is used up; "
+                f"stopped at {url}",
+                hint="try again later, or raise run_budget in [fetch] (PAPERCLI_RUN_BUDGET)",
+            )
+        raise NetworkError(
+            f"{host_of(url)} did not finish the answer within {settings.deadline:g} s for {url}",
+            hint="try again later, or raise deadline in [fetch] (PAPERCLI_DEADLINE)",
+        )
 
     def _too_large(self, url: str, size: int) -> NetworkError:
         cap_mb = self.settings.max_bytes / 1024 / 1024

@@ -126,6 +126,23 @@ class Paper:
         found["project"] = self.project_page
         return {kind: url for kind, url in found.items() if url}
 
+    def to_json(self) -> dict[str, Any]:
+        """Every stored field, in the shape the digest's JSON gives each paper (and
+        `papers --json` each line): `url` is the abstract page, `links` every known link."""
+        return {
+            "id": self.id, "version": self.version, "title": self.title,
+            "authors": list(self.authors), "abstract": self.abstract, "url": self.abs_url,
+            "categories": list(self.categories), "primary_category": self.primary_category,
+            "published": self.published, "updated": self.updated, "comments": self.comments,
+            "journal_ref": self.journal_ref, "doi": self.doi,
+            "announce_type": self.announce_type, "upvotes": self.upvotes,
+            "num_comments": self.num_comments, "github_repo": self.github_repo,
+            "github_stars": self.github_stars, "project_page": self.project_page,
+            "links": self.links(), "ai_summary": self.ai_summary,
+            "ai_keywords": list(self.ai_keywords), "sources": list(self.sources),
+            "first_seen": self.first_seen,
+        }  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["url"] = self.abs_url
@@ -194,3 +211,34 @@ class Digest:
 
     def entries_for(self, topic_id: int) -> list[DigestEntry]:
         return [entry for entry in self.entries if entry.topic_id == topic_id]
+
+
+@dataclass
+class StableTopic:
+    """A topic kept in the store from one day to the next (see topics/stable.py).
+
+    `centroid` is the sum of its papers' unit TF-IDF vectors, folded term -> weight, cut to the
+    heaviest terms; `label_terms` are the folded terms its label was made of, `spellings` how the
+    papers write its terms. Days are ISO dates; `retired` is None while the topic is live.
+    """
+
+    id: int
+    label: str
+    terms: list[str]
+    size: int
+    born: str
+    last_seen: str
+    retired: str | None
+    centroid: dict[str, float]
+    label_terms: list[str] = field(default_factory=list)
+    spellings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TopicAssignment:
+    """A paper's place in the stable topics: `topic_id` None while it waits for a topic."""
+
+    paper_id: str
+    topic_id: int | None
+    day: str  # the paper's day (the date it was first seen)
+    similarity: float = 0.0

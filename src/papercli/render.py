@@ -523,32 +523,9 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
 
 
 def _entry_json(entry: DigestEntry) -> dict[str, Any]:
-    paper = entry.paper
     return {
-        "id": paper.id,
-        "version": paper.version,
-        "title": paper.title,
-        "authors": list(paper.authors),
-        "abstract": paper.abstract,
-        "url": abs_url(paper),
-        "categories": list(paper.categories),
-        "primary_category": paper.primary_category,
-        "published": paper.published,
-        "updated": paper.updated,
-        "comments": paper.comments,
-        "journal_ref": paper.journal_ref,
-        "doi": paper.doi,
-        "announce_type": paper.announce_type,
-        "upvotes": paper.upvotes,
-        "num_comments": paper.num_comments,
-        "github_repo": paper.github_repo,
-        "github_stars": paper.github_stars,
-        "project_page": paper.project_page,
-        "links": paper.links(),
-        "ai_summary": paper.ai_summary,
-        "ai_keywords": list(paper.ai_keywords),
-        "sources": list(paper.sources),
-        "first_seen": paper.first_seen,
+        **entry.paper.to_json(),
+        "url": abs_url(entry.paper),  # only a link that is safe to follow
         "topic": entry.topic_id,
         # Rounded so the same digest dumps the same bytes on any machine's float maths.
         "score": round(entry.score, 4),

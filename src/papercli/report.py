@@ -21,14 +21,10 @@ if TYPE_CHECKING:
     from papercli.settings import Settings
     from papercli.store import Store
     from papercli.topics import TopicModel
+    from papercli.topics.stable import TopicView
 
 # C0 and C1 controls: ESC would let a page's title clear the screen or plant an OSC 8 link.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
-
-PAPER_FIELDS = (
-    "id", "version", "title", "authors", "abstract", "categories", "primary_category",
-    "published", "first_seen", "sources", "upvotes", "url",
-)  # fmt: skip
 
 
 def cell(value: object) -> Text:
@@ -119,6 +115,11 @@ def work_progress(env: Environment) -> Iterator[WorkProgress]:
         yield WorkProgress(progress)
 
 
+def _nothing(source: str) -> str:
+    """What an empty answer means: a search found nothing; a listing announced nothing."""
+    return "no results" if source.startswith("api:") else "nothing announced"
+
+
 def print_fetch_summary(env: Environment, results: Sequence[SourceResult]) -> None:
     """One row per source on stderr; a run where nothing is new prints one line instead.
 
@@ -130,7 +131,8 @@ def print_fetch_summary(env: Environment, results: Sequence[SourceResult]) -> No
     if env.quiet or not any(r.ok for r in results):
         return
     if all(r.ok and r.fetched == 0 for r in results):
-        env.info("no new papers announced")
+        searches = all(r.source.startswith("api:") for r in results)
+        env.info("no results" if searches else "no new papers announced")
         return
     table = Table(title=None, box=None, pad_edge=False)
     _source_column(table, [short_name(r.source) for r in results])
@@ -141,7 +143,7 @@ def print_fetch_summary(env: Environment, results: Sequence[SourceResult]) -> No
         if r.error:
             state = "failed"  # the error line follows the table
         elif r.fetched == 0:
-            state = "nothing announced"
+            state = _nothing(r.source)
         else:
             state = "ok (cached)" if r.from_cache else "ok"
         row = (short_name(r.source), r.fetched, r.new, r.updated, r.unchanged, state)
@@ -197,6 +199,40 @@ def topics_json_lines(papers: Sequence[Paper], model: TopicModel) -> Iterator[st
         yield json.dumps(record, ensure_ascii=False)
 
 
+def print_stable_topics(
+    env: Environment, views: Sequence[TopicView], waiting: int, top: int = 3
+) -> None:
+    """The stable topics of a period: id, label, papers in the period and in all, born, state."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from papercli.topics.stable import MIN_BIRTH
+
+    table = Table(box=None, pad_edge=False, show_lines=False)
+    for name in ("#", "label", "papers", "all", "born", "state", "top terms", "top papers"):
+        table.add_column(name, overflow="fold")
+    for v in views:
+        t = v.topic
+        state = f"retired {t.retired}" if t.retired else "live"
+        titles = Text("\n").join(cell(p.title) for p in v.papers[:top])
+        row = (t.id, t.label, len(v.papers), t.size, t.born, state, ", ".join(t.terms[:6]))
+        table.add_row(*map(cell, row), titles)
+    env.out.print(table)
+    if waiting:
+        env.info(f"{waiting} papers fit no topic yet (a topic is born from {MIN_BIRTH} close ones)")
+
+
+def stable_topics_json_lines(views: Sequence[TopicView], waiting: Sequence[Paper]) -> Iterator[str]:
+    """One line per paper of the period: its stable topic id and label (null while waiting)."""
+    rows: list[tuple[Paper, int | None, str | None]]
+    rows = [(p, v.topic.id, v.topic.label) for v in views for p in v.papers]
+    rows += [(p, None, None) for p in waiting]
+    for paper, topic_id, label in sorted(rows, key=lambda r: (r[0].first_seen or "", r[0].id)):
+        record = {"id": paper.id, "title": paper.title, "topic": topic_id, "label": label,
+                  "day": (paper.first_seen or "")[:10]}  # fmt: skip
+        yield json.dumps(record, ensure_ascii=False)
+
+
 def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     from rich.table import Table
 
@@ -204,12 +240,56 @@ def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
         env.info("no papers in the store match")
         return
     table = Table(box=None, pad_edge=False)
-    for name in ("id", "title", "first seen", "sources"):
-        table.add_column(name, overflow="fold")
+    # Upvotes and comments are Hugging Face's: shown when any paper listed has them.
+    hf = any(p.upvotes is not None or p.num_comments is not None for p in papers)
+    columns = ("id", "title", *(("upvotes", "comments") if hf else ()), "first seen", "sources")
+    for name in columns:
+        table.add_column(
+            name, overflow="fold", justify="right" if name in ("upvotes", "comments") else "left"
+        )
     for p in papers:
-        row = (p.id, p.title, (p.first_seen or "")[:16], ", ".join(p.sources))
+        counts = (_count(p.upvotes), _count(p.num_comments)) if hf else ()
+        row = (p.id, p.title, *counts, (p.first_seen or "")[:16], ", ".join(p.sources))
         table.add_row(*map(cell, row))
     env.out.print(table)
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+PAPER_SORTS = ("seen", "date", "upvotes")
+
+
+def sort_papers(papers: Sequence[Paper], by: str) -> list[Paper]:
+    """`seen`: the store's order (first seen, then id); `date`: newest published first;
+    `upvotes`: most upvoted first, papers without upvotes last. Ties keep the store's order."""
+    if by not in PAPER_SORTS:
+        from papercli.errors import UsageError
+
+        raise UsageError(f"--sort {by!r} is not one of {', '.join(PAPER_SORTS)}")
+    if by == "date":
+        return sorted(papers, key=lambda p: p.published or "", reverse=True)
+    if by == "upvotes":
+        return sorted(papers, key=lambda p: -1 if p.upvotes is None else p.upvotes, reverse=True)
+    return list(papers)
+
+
+def print_settings(
+    env: Environment, rows: Sequence[tuple[str, str, str]], digests: Sequence[str]
+) -> None:
+    """`config check`: the settings in force and where each came from, then the digests."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for name in ("setting", "value", "from"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*map(cell, row))
+    env.out.print(table)
+    names = ", ".join(digests) if digests else "none"
+    env.out.print(f"digests: {names}", markup=False)
+    env.info("the config file is valid")
 
 
 STATUS_ROWS = 20  # the sources `status` shows without --all: the most recently fetched
@@ -248,7 +328,7 @@ def print_status(
         if e.error:
             result = "failed"  # the error follows the table
         elif not e.fetched:
-            result = "nothing announced"
+            result = _nothing(e.source)
         else:
             result = "ok"
         row = (short_name(e.source), e.finished_at[:16], e.status or "-", e.fetched, e.new, result)

@@ -157,7 +157,7 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
             f"no [smtp] table in {settings.config_path}: papercli does not know how to send mail",
             hint="add host, port, security, user and from (see the README)",
         )
-    return SmtpSettings.from_config(table)
+    return SmtpSettings.from_config(table, origin=str(settings.config_path))
 
 
 def _candidates(store: Store, config: DigestConfig, specs, since: str) -> list[Paper]:
@@ -191,6 +191,8 @@ def run_named_digest(
     messages: list[EmailMessage] = []
     outbox = Outbox(settings.outbox_dir)
     with digest_lock(settings.home / "locks", name), Store(settings.db_path) as store:
+        # What an earlier run could not send goes first; if it still cannot, the run says so.
+        waiting = _retry_outbox(outbox, smtp, store, name) if smtp is not None else None
         if fetch and specs:
             result.fetched = fetch_into_store(specs, settings, store)
         papers = _candidates(store, config, specs, parse_since(config.since))
@@ -227,12 +229,46 @@ def run_named_digest(
                 failures.append(exc)
                 continue
             result.sent.append((recipients, len(ids)))
+    if waiting is not None:
+        raise waiting
     if failures:
         raise DeliveryError(
             f"{failures[0].message}; the digest was kept in the outbox",
             hint="run `papercli send --retry` once the server is reachable",
         )
     return result, messages
+
+
+def _retry_outbox(outbox, smtp, store: Store, name: str) -> DeliveryError | None:
+    """Send what waits in the outbox for digest `name`; the error to end the run with if some
+    of it still cannot go, saying how long it has waited."""
+    from papercli.deliver import retry
+
+    def on_sent(item) -> None:
+        store.mark_delivered(item.digest, item.recipients, item.paper_ids,
+                             message_id=item.message_id,
+                             delivered_at=now().isoformat(timespec="seconds"))  # fmt: skip
+
+    done = retry(outbox, smtp, on_sent, digest=name)
+    if not done.failed:
+        return None
+    oldest = min(item.created for item in done.failed)
+    waited = now() - datetime.fromisoformat(oldest)
+    return DeliveryError(
+        f"{name}: {len(done.failed)} digest(s) waiting in the outbox for {_age(waited)} "
+        f"(since {oldest[:16].replace('T', ' ')} UTC) still cannot be sent: "
+        f"{done.errors[0].message}",
+        hint="run `papercli send` once the server is reachable",
+    )
+
+
+def _age(delta) -> str:
+    """timedelta(days=2, hours=3) -> '2 days 3 hours'; timedelta(minutes=5) -> '5 minutes'."""
+    minutes = int(delta.total_seconds() // 60)
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    parts = [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (mins, "minute")]
+    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+    return " ".join(words) or "less than a minute"
 
 
 def _shown(digest: Digest) -> list:

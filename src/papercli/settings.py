@@ -46,6 +46,10 @@ class FetchSettings:
     backoff: float = 1.0  # seconds; doubles each retry
     max_retry_after: float = 120.0  # never sleep longer than this for one Retry-After
     max_bytes: int = 50 * 1024 * 1024
+    # A socket timeout bounds one read; these bound the whole: a server trickling a byte a second
+    # would otherwise keep a cron run (and its digest lock) alive for days.
+    deadline: float = 300.0  # seconds for one request, retries, waits and redirects included
+    run_budget: float = 1800.0  # seconds of network for all sources of one fetch or run
     user_agent: str = f"papercli/{__version__} (+{CONTACT})"
     offline: bool = False  # answer from the cache only
 
@@ -60,6 +64,8 @@ class FetchSettings:
         "backoff": "PAPERCLI_BACKOFF",
         "max_retry_after": "PAPERCLI_MAX_RETRY_AFTER",
         "max_bytes": "PAPERCLI_MAX_BYTES",
+        "deadline": "PAPERCLI_DEADLINE",
+        "run_budget": "PAPERCLI_RUN_BUDGET",
         "user_agent": "PAPERCLI_USER_AGENT",
         "offline": "PAPERCLI_OFFLINE",
     }
@@ -76,6 +82,9 @@ class Settings:
     outbox_dir: Path
     fetch: FetchSettings = field(default_factory=FetchSettings)
     config: dict[str, Any] = field(default_factory=dict)  # the parsed config file, as is
+    # Where each setting in force came from, for `config check`: 'fetch.timeout' ->
+    # 'PAPERCLI_TIMEOUT', 'db' -> '--db'; a setting not named here has its default.
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def sources(self) -> list[str]:
@@ -154,26 +163,34 @@ def _coerce(name: str, raw: Any, default: Any, origin: str) -> Any:
         ) from None
 
 
-def _fetch_settings(config: dict[str, Any], config_path: Path) -> FetchSettings:
+def _fetch_settings(
+    config: dict[str, Any], config_path: Path, origins: dict[str, str]
+) -> FetchSettings:
+    """[fetch] from the file (checked against FetchSettings' types), then PAPERCLI_* on top."""
+    from papercli.configcheck import check_table
+
     table = config.get("fetch", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"[fetch] in {config_path} must be a table")
+    check_table(FetchSettings, table, path=config_path, name="fetch")
     values: dict[str, Any] = {}
     defaults = FetchSettings()
     for f in fields(FetchSettings):
         default = getattr(defaults, f.name)
-        if f.name in table:
-            values[f.name] = _coerce(f.name, table[f.name], default, str(config_path))
         env_name = FetchSettings.ENV[f.name]
-        if env_name in os.environ:
-            values[f.name] = _coerce(f.name, os.environ[env_name], default, env_name)
-    unknown = sorted(set(table) - set(FetchSettings.ENV))
-    if unknown:
-        raise ConfigError(
-            f"unknown setting [fetch] {unknown[0]} in {config_path}",
-            hint="known: " + ", ".join(FetchSettings.ENV),
-        )
+        for where, value in (
+            (str(config_path), table.get(f.name)),
+            (env_name, _coerce(f.name, os.environ[env_name], default, env_name)
+             if env_name in os.environ else None),
+        ):  # fmt: skip
+            if value is None:
+                continue
+            if f.name in _NOT_NEGATIVE and value < 0:
+                raise ConfigError(f"{where}: [fetch] {f.name}: expected 0 or more, found {value}")
+            values[f.name] = value
+            origins[f"fetch.{f.name}"] = where
     return FetchSettings(**values)
+
+
+_NOT_NEGATIVE = ("min_interval", "timeout", "retries", "backoff", "max_retry_after", "max_bytes")
 
 
 def load_settings(
@@ -199,16 +216,24 @@ def load_settings(
             f"{named}: the config file {config_path} does not exist",
             hint="fix the path, or write one with `papercli config init`",
         )
+    origins = {"config": named or "default"}
+    if os.environ.get("PAPERCLI_HOME"):
+        origins["home"] = "PAPERCLI_HOME"
     config = read_config(config_path)
-    fetch = _fetch_settings(config, config_path)
+    fetch = _fetch_settings(config, config_path, origins)
     if offline is not None:
         fetch.offline = offline
+        origins["fetch.offline"] = "--offline"
     env_db = os.environ.get("PAPERCLI_DB")
     config_db = config.get("db")
+    if config_db is not None and not isinstance(config_db, str):
+        raise ConfigError(f"{config_path}: db: expected a string, found {config_db!r}")
     origin = "--db"
     if db is None:
-        origin = "PAPERCLI_DB" if env_db else f"db in {config_path}"
-        db = Path(env_db) if env_db else Path(config_db) if isinstance(config_db, str) else None
+        origin = "PAPERCLI_DB" if env_db else f"{config_path}: db"
+        db = Path(env_db) if env_db else Path(config_db) if config_db else None
+    if db is not None:
+        origins["db"] = origin.removesuffix(": db")
     if db is not None and not db.expanduser().parent.is_dir():
         # A typo must not quietly create folders and an empty store: only the file is made.
         error = UsageError if origin == "--db" else ConfigError
@@ -224,4 +249,5 @@ def load_settings(
         outbox_dir=data_dir / "outbox",
         fetch=fetch,
         config=config,
+        origins=origins,
     )

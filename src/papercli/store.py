@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from papercli.errors import StoreError, UsageError
-from papercli.models import Page, Paper, split_arxiv_id
+from papercli.models import Page, Paper, StableTopic, TopicAssignment, split_arxiv_id
 
 # b"PapC": lets papercli tell its own store from any other SQLite file.
 APPLICATION_ID = 0x50617043
@@ -160,6 +160,85 @@ def m004_one_source_name(conn: sqlite3.Connection) -> None:
     for (old,) in conn.execute("SELECT DISTINCT source FROM fetch_log").fetchall():
         if renamed(old) != old:
             conn.execute("UPDATE fetch_log SET source = ? WHERE source = ?", (renamed(old), old))
+
+
+@migration
+def m005_personal_signals(conn: sqlite3.Connection) -> None:
+    """What the reader told papercli (see papercli.personal): ratings of stored papers, their
+    own library (with its own text when the paper is not stored), followed authors, and the
+    ranking model trained from them (one row, replaced when the signals change). IF NOT EXISTS:
+    a store set back to an earlier schema (as tests do) passes through it again unharmed."""
+    _run(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS ratings (
+            paper_id TEXT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
+            rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+            rated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS library (
+            key TEXT PRIMARY KEY,
+            paper_id TEXT REFERENCES papers (id) ON DELETE SET NULL,
+            title TEXT NOT NULL,
+            abstract TEXT NOT NULL DEFAULT '',
+            authors TEXT NOT NULL DEFAULT '[]',
+            origin TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS followed_authors (
+            name TEXT PRIMARY KEY,
+            followed_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS personal_model (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            signature TEXT NOT NULL,
+            trained_at TEXT NOT NULL,
+            model TEXT NOT NULL
+        );
+        """,
+    )
+
+
+@migration
+def m006_stable_topics(conn: sqlite3.Connection) -> None:
+    """The topic model kept from day to day (topics/stable.py): topics with stable ids, each
+    paper's topic (NULL while it waits for one), the labels a topic has had, and the model's
+    settings and last day."""
+    _run(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS stable_topics (
+            id INTEGER PRIMARY KEY,
+            label TEXT NOT NULL,
+            terms TEXT NOT NULL DEFAULT '[]',
+            size INTEGER NOT NULL DEFAULT 0,
+            born TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            retired TEXT,
+            centroid TEXT NOT NULL DEFAULT '{}',
+            label_terms TEXT NOT NULL DEFAULT '[]',
+            spellings TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE IF NOT EXISTS topic_assignments (
+            paper_id TEXT PRIMARY KEY REFERENCES papers (id) ON DELETE CASCADE,
+            topic_id INTEGER REFERENCES stable_topics (id),
+            day TEXT NOT NULL,
+            similarity REAL NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS topic_assignments_topic ON topic_assignments (topic_id, day);
+        CREATE INDEX IF NOT EXISTS topic_assignments_day ON topic_assignments (day, paper_id);
+        CREATE TABLE IF NOT EXISTS topic_labels (
+            topic_id INTEGER NOT NULL REFERENCES stable_topics (id),
+            since TEXT NOT NULL,
+            label TEXT NOT NULL,
+            PRIMARY KEY (topic_id, since)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS topic_model_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    )
 
 
 def now() -> str:
@@ -813,6 +892,112 @@ class Store:
             Delivery(id_, name, recipient, message_id, at, sorted(json.loads(paper_ids)))
             for id_, name, recipient, message_id, at, paper_ids in rows
         ]
+
+    # --- stable topics -----------------------------------------------------------------------
+
+    def topic_model(self) -> TopicModelState:
+        """The stable topic model as stored (empty when it was never built)."""
+        with self._reading() as conn:
+            topics = [
+                StableTopic(
+                    id=row[0],
+                    label=row[1],
+                    terms=json.loads(row[2]),
+                    size=row[3],
+                    born=row[4],
+                    last_seen=row[5],
+                    retired=row[6],
+                    centroid=json.loads(row[7]),
+                    label_terms=json.loads(row[8]),
+                    spellings=json.loads(row[9]),
+                )
+                for row in conn.execute(
+                    "SELECT id, label, terms, size, born, last_seen, retired, centroid,"
+                    " label_terms, spellings FROM stable_topics ORDER BY id"
+                )
+            ]
+            assignments = {
+                paper_id: TopicAssignment(paper_id, topic_id, day, similarity)
+                for paper_id, topic_id, day, similarity in conn.execute(
+                    "SELECT paper_id, topic_id, day, similarity FROM topic_assignments"
+                    " ORDER BY day, paper_id"
+                )
+            }
+            settings = dict(conn.execute("SELECT key, value FROM topic_model_state").fetchall())
+        return TopicModelState(topics, assignments, settings)
+
+    def save_topic_model(
+        self,
+        topics: Sequence[StableTopic],
+        assignments: Sequence[TopicAssignment],
+        labels: Sequence[tuple[int, str, str]],
+        settings: dict[str, str],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Write the changed `topics`, `assignments` and new `labels` (topic id, since, label)
+        in one transaction; `replace` first drops the whole model (a rebuild)."""
+        with self._write() as conn:
+            if replace:
+                for table in (
+                    "topic_assignments",
+                    "topic_labels",
+                    "stable_topics",
+                    "topic_model_state",
+                ):
+                    conn.execute(f"DELETE FROM {table}")
+            conn.executemany(
+                "INSERT OR REPLACE INTO stable_topics (id, label, terms, size, born, last_seen,"
+                " retired, centroid, label_terms, spellings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        t.id,
+                        t.label,
+                        json.dumps(t.terms, ensure_ascii=False),
+                        t.size,
+                        t.born,
+                        t.last_seen,
+                        t.retired,
+                        json.dumps(t.centroid, ensure_ascii=False, sort_keys=True),
+                        json.dumps(t.label_terms, ensure_ascii=False),
+                        json.dumps(t.spellings, ensure_ascii=False, sort_keys=True),
+                    )
+                    for t in topics
+                ),
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO topic_assignments (paper_id, topic_id, day, similarity)"
+                " VALUES (?, ?, ?, ?)",
+                ((a.paper_id, a.topic_id, a.day, a.similarity) for a in assignments),
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO topic_labels (topic_id, since, label) VALUES (?, ?, ?)",
+                labels,
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO topic_model_state (key, value) VALUES (?, ?)",
+                sorted(settings.items()),
+            )
+
+    def topic_labels(self, topic_id: int) -> list[tuple[str, str]]:
+        """The labels a stable topic has had: (since day, label), oldest first."""
+        with self._reading() as conn:
+            return [
+                (since, label)
+                for since, label in conn.execute(
+                    "SELECT since, label FROM topic_labels WHERE topic_id = ? ORDER BY since",
+                    (topic_id,),
+                )
+            ]
+
+
+@dataclass
+class TopicModelState:
+    """The stored stable topic model: topics by id, assignments by paper id, its settings."""
+
+    topics: list[StableTopic]
+    assignments: dict[str, TopicAssignment]
+    settings: dict[str, str]
 
 
 def _not_ours(path: Path, why: str) -> StoreError:

@@ -304,6 +304,44 @@ def test_refused_redirects(kind, upstream, papercli_home):
     assert len(paths) <= 1 + 6 + 1  # the start, at most MAX_REDIRECTS + 1 hops, the good source
 
 
+@pytest.mark.parametrize("kind", ["backslash-at", "same-host-other-port"])
+def test_redirects_judged_where_they_connect(kind, upstream, papercli_home, monkeypatch):
+    """The redirect comes from a raw server: an HTTP library would percent-encode the backslash."""
+    before = seed_store()
+    # The good source of this run is the RSS feed on the usual server.
+    upstream.expect_request("/rss/cs.LG").respond_with_data(
+        (RSS_DIR / "empty_rss_mock_feed.xml").read_bytes()
+    )
+    write_sources(papercli_home, "arxiv:astro-ph", "rss:cs.LG")
+    hidden = ASTRO_PH.read_bytes()  # what the other service would hand out if it were reached
+    answers: list[bytes] = []
+    with raw_server([http_answer(hidden)]) as (other, arrivals), raw_server(answers) as (base, _):
+        monkeypatch.setenv("PAPERCLI_ARXIV_URL", base)
+        host, other_port = base.split("//")[1], other.rsplit(":", 1)[1]
+        if kind == "backslash-at":
+            # urlsplit: 127.0.0.1 on the same port; urllib3 (the connection): the other port.
+            elsewhere = f"http://127.0.0.1:{other_port}\\@{host}/list/astro-ph/new"
+            detail = (
+                f"refused the redirect from {host} to {elsewhere!r} (the URL carries credentials "
+                "or does not name one host unambiguously); check the URL in the source settings"
+            )
+        else:
+            elsewhere = f"http://127.0.0.1:{other_port}/list/astro-ph/new"
+            detail = (
+                f"refused the redirect from {host} to another host: {elsewhere}; if that host is "
+                "right, use it as the base URL in [fetch] of the config"
+            )
+        answers.append(
+            f"HTTP/1.1 302 Found\r\nLocation: {elsewhere}\r\nContent-Length: 0\r\n\r\n".encode()
+        )
+        result = run_cli("fetch")
+        assert arrivals == []
+    assert result.code == ExitCode.NETWORK
+    assert error_lines(result.err) == [f"Error: {LISTING}: {detail}"]
+    assert stored() == before
+    assert status()["by_source"]["rss:cs.LG"]["ok"] is True
+
+
 # --- bodies that are cut short or too large -------------------------------------------------
 
 

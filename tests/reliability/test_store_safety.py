@@ -310,7 +310,13 @@ def test_a_wrong_file_as_db_is_refused_and_left_as_it_was(kind, command, tmp_pat
 
 # What each migration step added, latest first: undoing them gives the store an older papercli left.
 # The tables each later migration adds (a step that only renames adds none).
-LATER_TABLES = {4: (), 3: ("delivered_papers", "deliveries"), 2: ("fetch_log",)}
+LATER_TABLES = {
+    6: ("topic_model_state", "topic_labels", "topic_assignments", "stable_topics"),
+    5: ("personal_model", "followed_authors", "library", "ratings"),
+    4: (),
+    3: ("delivered_papers", "deliveries"),
+    2: ("fetch_log",),
+}
 
 
 def older_store(path: Path, version: int) -> list[dict]:

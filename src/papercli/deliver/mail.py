@@ -97,8 +97,8 @@ class SmtpSettings:
         unknown = sorted(set(table) - set(cls.KEYS))
         if unknown:
             raise ConfigError(
-                f"unknown setting [smtp] {unknown[0]} in {origin}",
-                hint="known: " + ", ".join(cls.KEYS),
+                f"{origin}: [smtp] {unknown[0]}: unknown key",
+                hint="known keys: " + ", ".join(cls.KEYS),
             )
         security = _choice(table, "security", "starttls", origin)
         user = _optional_str(table, "user", origin)
@@ -134,7 +134,8 @@ class SmtpSettings:
 
 
 def _bad_value(key: str, origin: str, expected: str) -> ConfigError:
-    return ConfigError(f"[smtp] {key} in {origin} must be {expected}")
+    # The value found is not echoed: it might be a secret.
+    return ConfigError(f"{origin}: [smtp] {key}: expected {expected}")
 
 
 def _required_str(table: Mapping[str, Any], key: str, origin: str) -> str:

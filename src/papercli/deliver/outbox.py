@@ -105,14 +105,20 @@ class Outbox:
             ) from exc
 
 
-def retry(outbox: Outbox, smtp: SmtpSettings, on_sent: Callable[[OutboxItem], None]) -> RetryResult:
-    """Send every outbox item over one connection, oldest first.
+def retry(
+    outbox: Outbox,
+    smtp: SmtpSettings,
+    on_sent: Callable[[OutboxItem], None],
+    *,
+    digest: str | None = None,
+) -> RetryResult:
+    """Send every outbox item (of `digest` only, if given) over one connection, oldest first.
 
     After each send, `on_sent(item)` runs (the caller marks the papers delivered) and only then
     is the item removed, so a crash in between sends it twice rather than losing it. A failed
     item stays. An exception from `on_sent` propagates and leaves that item in the outbox.
     """
-    items = outbox.items()
+    items = [item for item in outbox.items() if digest is None or item.digest == digest]
     if not items:
         return RetryResult()
     try:

@@ -1,0 +1,128 @@
+"""Personal ranking: the cached model trained when the signals change, and each paper's reasons.
+
+signals (likes, library, dislikes, followed authors) -> `current_model` (retrained only when
+the signals' signature differs from the cached one) -> `Ranker.judge(papers)`: a score, the
+reasons it is kept ("followed author: X", the closest liked or library paper, the terms that
+weighed most), followed authors first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from papercli.models import Paper
+from papercli.personal.model import STRONG, WEAK, Example, Scorer, train
+from papercli.personal.names import fold_name, same_author
+from papercli.personal.signals import DISLIKE, LIKE, CachedModel, Signals
+
+RECENT_UNRATED = 1000  # the latest unrated papers that stand for "not this" (weak negatives)
+NO_SIGNALS = "no personal signals yet (like, library add or follow): showing the default order"
+
+
+def examples(signals: Signals, recent: int = RECENT_UNRATED) -> list[Example]:
+    """What the model learns from, in a fixed order: liked and library papers (positives),
+    disliked papers (strong negatives), the latest unrated papers (weak negatives)."""
+    ratings = signals.ratings()
+    rated = signals.store.papers(ids=sorted(ratings)) if ratings else []
+    found: list[Example] = []
+    for paper in rated:
+        if ratings[paper.id] == LIKE:
+            found.append(Example(paper.id, paper.title, paper.abstract, 1, 1.0, "liked"))
+    liked = {e.id for e in found}
+    for entry in signals.library():
+        if (entry.paper_id or entry.key) not in liked:
+            ident = entry.paper_id or entry.key
+            found.append(Example(ident, entry.title, entry.abstract, 1, 1.0, "library"))
+    for paper in rated:
+        if ratings[paper.id] == DISLIKE:
+            found.append(Example(paper.id, paper.title, paper.abstract, 0, STRONG, "disliked"))
+    for paper in signals.recent_unrated(recent):
+        found.append(Example(paper.id, paper.title, paper.abstract, 0, WEAK, "unrated"))
+    return found
+
+
+def current_model(signals: Signals) -> CachedModel | None:
+    """The model for the signals as they are now: the cached one, or trained and cached anew.
+
+    None when there is nothing to learn from (no like and no library paper, or nothing else
+    in the store to tell them from).
+    """
+    if not signals.has_signals():
+        return None
+    signature = signals.signature()
+    cached = signals.cached_model()
+    if cached is not None and cached.signature == signature:
+        return cached
+    found = examples(signals)
+    if not any(e.label == 1 for e in found) or not any(e.label == 0 for e in found):
+        return None
+    return signals.save_model(signature, train(found))
+
+
+@dataclass
+class Judgement:
+    """Why a paper is where it is: its score, whether a followed author wrote it, the reasons."""
+
+    score: float
+    followed: str | None = None  # the author's name as the paper spells it
+    why: list[str] = field(default_factory=list)
+
+
+class Ranker:
+    """Scores papers with a trained model and the followed authors."""
+
+    def __init__(self, model: CachedModel | None, followed: Sequence[str]) -> None:
+        self.scorer = Scorer(model.model) if model is not None else None
+        self.followed = [fold_name(name) for name in followed]
+
+    def followed_author(self, paper: Paper) -> str | None:
+        """The first author of `paper` who is followed, as the paper spells the name."""
+        for author in paper.authors:
+            if any(same_author(name, author) for name in self.followed):
+                return author
+        return None
+
+    def judge(self, papers: Sequence[Paper]) -> list[Judgement]:
+        """One Judgement per paper, in order."""
+        scored = (
+            self.scorer.score([(p.title, p.abstract) for p in papers])
+            if self.scorer is not None
+            else []
+        )
+        out = []
+        for i, paper in enumerate(papers):
+            judgement = Judgement(scored[i].score if scored else 0.0)
+            judgement.followed = self.followed_author(paper)
+            if judgement.followed:
+                judgement.why.append(f"followed author: {judgement.followed}")
+            if scored:
+                one = scored[i]
+                if one.closest is not None and one.closest["id"] != paper.id:
+                    where = "liked" if one.closest["kind"] == "liked" else "in your library"
+                    judgement.why.append(
+                        f"close to {where}: {_short(one.closest['title'])}"
+                        f" (similarity {one.similarity:.2f})"
+                    )
+                elif one.closest is not None:
+                    judgement.why.append(
+                        "you liked it" if one.closest["kind"] == "liked" else "in your library"
+                    )
+                if one.terms:
+                    judgement.why.append("terms: " + ", ".join(one.terms))
+            out.append(judgement)
+        return out
+
+
+def _short(title: str, limit: int = 80) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= limit else title[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def ranker_for(signals: Signals) -> Ranker | None:
+    """The Ranker for the store's signals, or None when there are none (default order)."""
+    followed = signals.followed()
+    model = current_model(signals)
+    if model is None and not followed:
+        return None
+    return Ranker(model, followed)

@@ -1,0 +1,195 @@
+"""Signals kept in the store: like, dislike, unrate, follow, unfollow, profile; author names."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from papercli.personal.names import ambiguous, fold_name, matching_names, same_author
+from papercli.personal.signals import Signals
+from papercli.store import MIGRATIONS, Store
+from tests.cli_helpers import run_cli
+from tests.conftest import FIXTURES
+
+CS_2018 = (
+    FIXTURES
+    / "arxiv-list"
+    / "cs_new_2018-07-20_TRUNCATED_extracted-from-ravoro-arxiv-helper-urls.py.html"
+)
+
+
+@pytest.fixture
+def cs_store(tmp_path):
+    """A store holding the 87 papers of the real cs /new page of 2018-07-20."""
+    db = tmp_path / "papers.db"
+    result = run_cli("--db", str(db), "fetch", str(CS_2018))
+    assert result.code == 0, result.err
+    return db
+
+
+def _signals(db):
+    return Signals(Store(db))
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Étienne André", "Etienne Andre", True),  # accents
+        ("André, Étienne", "Étienne André", True),  # "Last, First"
+        ("E. André", "Étienne André", True),  # initials
+        ("Drozdz, S.", "Stanisław Drożdż", True),  # ł and ż
+        ("P.-Y. Chen", "Pin-Yu Chen", True),  # hyphenated given names as initials
+        ("Pin Yu Chen", "Pin-Yu Chen", True),
+        ("PY Chen", "Pin-Yu Chen", True),  # initials run together
+        ("Bo Chen", "Pin-Yu Chen", False),
+        ("Eduardo Cotilla Sanchez", "Eduardo Cotilla-Sanchez", False),  # family names differ
+        ("Yann Le Cun", "LeCun, Yann", True),  # particles join the family name
+        ("Charo I. del Genio", "Charo del Genio", True),  # fewer given names
+    ],
+)
+def test_same_author(a, b, same):
+    assert same_author(a, b) is same
+
+
+def test_fold_name():
+    assert fold_name("Müller, Jörg-Peter") == (("jorg", "peter"), "muller")
+    assert fold_name("Daniel W.C. Ho") == (("daniel", "w", "c"), "ho")
+
+
+def test_ambiguous_names_in_the_real_page(cs_store):
+    names = _signals(cs_store).author_names()
+    chens = matching_names("Chen", names)
+    assert chens == [
+        "Bo Chen",
+        "Bokan Chen",
+        "Hao Chen",
+        "Jiehua Chen",
+        "Kan Chen",
+        "Pin-Yu Chen",
+        "Wen Chen",
+    ]
+    assert matching_names("B. Chen", names) == ["Bo Chen", "Bokan Chen"]
+    assert ambiguous("Chen", names) == chens
+    assert ambiguous("P. Chen", names) == []  # only Pin-Yu Chen
+    assert matching_names("Gao, P.", names) == ["Peng Gao"]
+
+
+# --- the migration --------------------------------------------------------------------------
+
+
+def test_signal_tables_come_with_the_migration(tmp_path):
+    db = tmp_path / "papers.db"
+    Store(db).close()
+    conn = sqlite3.connect(db)
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"ratings", "library", "followed_authors", "personal_model"} <= tables
+    assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+
+
+# --- like, dislike, unrate --------------------------------------------------------------------
+
+
+def test_like_dislike_unrate(cs_store):
+    db = str(cs_store)
+    liked = run_cli("--db", db, "like", "1804.07006", "https://arxiv.org/abs/1804.07459v2")
+    assert liked.code == 0, liked.err
+    assert "liked 1804.07006, 1804.07459" in liked.err
+    assert run_cli("--db", db, "dislike", "1807.07127").code == 0
+    assert _signals(cs_store).ratings() == {"1804.07006": 1, "1804.07459": 1, "1807.07127": -1}
+    # A dislike replaces a like of the same paper.
+    assert run_cli("--db", db, "dislike", "1804.07459").code == 0
+    assert _signals(cs_store).ratings()["1804.07459"] == -1
+    result = run_cli("--db", db, "unrate", "1804.07459", "1807.07127")
+    assert result.code == 0
+    assert "unrated 2 paper(s): 1804.07459, 1807.07127" in result.err
+    assert _signals(cs_store).ratings() == {"1804.07006": 1}
+
+
+def test_unknown_ids_are_an_error_that_names_them(cs_store):
+    result = run_cli("--db", str(cs_store), "like", "1804.07006", "2411.99999", "title:abc")
+    assert result.code == 2
+    assert result.err.strip() == (
+        "Error: not in the store: 2411.99999, title:abc; use the ids a digest shows,"
+        " and fetch the paper first"
+    )
+    assert _signals(cs_store).ratings() == {}  # nothing half-done
+
+
+# --- follow ---------------------------------------------------------------------------------
+
+
+def test_follow_and_unfollow(cs_store):
+    db = str(cs_store)
+    result = run_cli("--db", db, "follow", "Gao, P.")
+    assert result.code == 0
+    assert "following Gao, P.: 3 paper(s) in the store" in result.err
+    again = run_cli("--db", db, "follow", "GAO,   P")
+    assert "already following GAO, P" in again.err
+    assert "ambiguous: Bo Chen / Bokan Chen / Hao Chen" in run_cli("--db", db, "follow", "Chen").err
+    assert _signals(cs_store).followed() == ["Chen", "Gao, P."]
+    assert run_cli("--db", db, "unfollow", "Peng Gao").code == 0
+    assert _signals(cs_store).followed() == ["Chen"]
+    missing = run_cli("--db", db, "unfollow", "Ada Lovelace")
+    assert missing.code == 2
+    assert "not following 'Ada Lovelace'" in missing.err
+
+
+# --- profile --------------------------------------------------------------------------------
+
+
+def test_profile_without_signals(cs_store):
+    result = run_cli("--db", str(cs_store), "profile", "--json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["likes"] == data["dislikes"] == data["library"] == data["followed_authors"] == 0
+    assert data["trained_at"] is None
+    assert data["pull_up"] == data["push_down"] == []
+
+
+def test_profile_counts_terms_and_ambiguity(cs_store):
+    db = str(cs_store)
+    # Three visual-tracking papers liked, a market-prices paper disliked.
+    assert run_cli("--db", db, "like", "1804.07006", "1804.07459", "1804.08208").code == 0
+    assert run_cli("--db", db, "dislike", "1807.07120").code == 0
+    run_cli("--db", db, "follow", "Chen")
+    run_cli("--db", db, "follow", "Étienne André")
+    data = json.loads(run_cli("--db", db, "profile", "--json").out)
+    assert (data["likes"], data["dislikes"], data["library"], data["followed_authors"]) == (
+        3,
+        1,
+        0,
+        2,
+    )
+    assert "tracking" in data["pull_up"]
+    assert data["trained_on"] == {"liked": 3, "library": 0, "disliked": 1, "unrated": 83}
+    assert data["trained_at"]
+    by_name = {f["name"]: f for f in data["followed"]}
+    assert by_name["Chen"]["ambiguous"] is True
+    assert by_name["Étienne André"] == {
+        "name": "Étienne André",
+        "spellings": ["Étienne André"],
+        "ambiguous": False,
+        "papers": 1,
+    }
+    table = run_cli("--db", db, "profile")
+    assert table.code == 0
+    assert "likes" in table.out and "tracking" in table.out
+    assert "'Chen' is ambiguous in the store: Bo Chen / Bokan Chen" in table.err
+
+
+def test_the_model_is_cached_until_the_signals_change(cs_store):
+    db = str(cs_store)
+    run_cli("--db", db, "like", "1804.07006")
+    first = json.loads(run_cli("--db", db, "profile", "--json").out)["trained_at"]
+    signals = _signals(cs_store)
+    cached = signals.cached_model()
+    assert cached is not None and cached.trained_at == first
+    signals.store._conn.execute("UPDATE personal_model SET trained_at = 'kept'")
+    assert json.loads(run_cli("--db", db, "profile", "--json").out)["trained_at"] == "kept"
+    run_cli("--db", db, "like", "1804.07459")
+    assert json.loads(run_cli("--db", db, "profile", "--json").out)["trained_at"] != "kept"
