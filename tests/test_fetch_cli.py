@@ -100,8 +100,14 @@ def test_fetch_hf_day_then_status(upstream, fixtures):
     assert run_cli("papers", "--sort", "stars").code == ExitCode.USAGE
 
     table = run_cli("papers", "--sort", "upvotes", "--limit", "1").out.splitlines()
-    assert table[0].split()[:4] == ["id", "title", "upvotes", "comments"]
+    assert table[0].split() == ["id", "title", "upvotes", "comments", "first", "seen"]
     top = by_votes[0]
+    narrow = run_cli("papers", "--sort", "upvotes", width=80).out.splitlines()
+    assert max(map(len, narrow)) <= 80
+    assert narrow[0].split() == ["id", "title", "upvotes", "comments", "first", "seen"]
+    assert {line.split()[0] for line in narrow[1:] if not line.startswith(" ")} == {
+        r["id"] for r in upvoted
+    }  # every id whole on its row; one source only, so no sources column
     counts = rf" {top['upvotes']} +{top['num_comments']} "
     assert re.search(rf"^{re.escape(top['id'])} .*{counts}", table[1])
 

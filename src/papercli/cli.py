@@ -478,6 +478,50 @@ def papers(
 
 
 @app.command()
+def search(
+    ctx: typer.Context,
+    query: str = typer.Argument(
+        ..., help='Words, "a phrase", prefix*, title:word, authors:name, AND, OR, NOT, (...).'
+    ),
+    since: str = typer.Option(None, "--since", help="First seen since 1d, 7d or a DATE."),
+    author: str = typer.Option(None, "--author", help="An author's name or part of it."),
+    category: str = typer.Option(None, "--category", help="A category or archive: cs.LG, cs."),
+    limit: int = typer.Option(20, "--limit", help="At most N papers, best first."),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+) -> None:
+    """Search every stored paper's title, abstract and authors, best match first.
+
+    Ranked by bm25 with titles weighted above abstracts. A query FTS5 cannot read (an unclosed
+    quote or bracket) is an error (exit 2).
+
+    Example: papercli search '"flow matching" diffus*' --since 30d --category cs.LG
+    """
+    env: Environment = ctx.obj
+    from papercli.digest import parse_since
+    from papercli.history.search import search as search_store
+    from papercli.report import print_hits
+
+    settings = _settings()
+    with _store(settings) as store:
+        hits = search_store(
+            store,
+            query,
+            since=parse_since(since) if since else None,
+            author=author,
+            category=category,
+            limit=limit,
+        )
+    if as_json:
+        import json
+
+        for hit in hits:
+            line = json.dumps(hit.to_json(), ensure_ascii=False)
+            env.out.file.write(line + "\n")
+    else:
+        print_hits(env, hits)
+
+
+@app.command()
 def status(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="JSON (every source) instead of a table."),

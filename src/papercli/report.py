@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from papercli.console import Environment
     from papercli.fetch import SourceResult, SourceSpec
+    from papercli.history.search import Hit
     from papercli.models import Page, Paper
     from papercli.settings import Settings
     from papercli.store import Store
@@ -242,14 +243,28 @@ def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
     table = Table(box=None, pad_edge=False)
     # Upvotes and comments are Hugging Face's: shown when any paper listed has them.
     hf = any(p.upvotes is not None or p.num_comments is not None for p in papers)
-    columns = ("id", "title", *(("upvotes", "comments") if hf else ()), "first seen", "sources")
+    # A sources column that says the same on every row only takes the title's room.
+    mixed = len({tuple(p.sources) for p in papers}) > 1
+    columns = (
+        "id", "title", *(("upvotes", "comments") if hf else ()), "first seen",
+        *(("sources",) if mixed else ()),
+    )  # fmt: skip
     for name in columns:
+        # The title takes the room left; ids, counts and dates stay whole at 80 columns, and
+        # long source names are cut short (`status` shows them whole).
         table.add_column(
-            name, overflow="fold", justify="right" if name in ("upvotes", "comments") else "left"
+            name,
+            overflow="ellipsis" if name == "sources" else "fold",
+            no_wrap=name != "title",
+            justify="right" if name in ("upvotes", "comments") else "left",
+            ratio=1 if name == "title" else None,
+            min_width=20 if name == "title" else None,
+            max_width=12 if name == "sources" else None,
         )
     for p in papers:
         counts = (_count(p.upvotes), _count(p.num_comments)) if hf else ()
-        row = (p.id, p.title, *counts, (p.first_seen or "")[:16], ", ".join(p.sources))
+        sources = ", ".join(short_name(s) for s in p.sources)
+        row = (p.id, p.title, *counts, (p.first_seen or "")[:10], *((sources,) if mixed else ()))
         table.add_row(*map(cell, row))
     env.out.print(table)
 
@@ -290,6 +305,32 @@ def print_settings(
     names = ", ".join(digests) if digests else "none"
     env.out.print(f"digests: {names}", markup=False)
     env.info("the config file is valid")
+
+
+def print_hits(env: Environment, hits: Sequence[Hit]) -> None:
+    """Search hits as a table, best first: rank, id, date, title, first author."""
+    from rich.table import Table
+
+    if not hits:
+        env.info("no stored paper matches the search")
+        return
+    table = Table(box=None, pad_edge=False)
+    for name in ("#", "id", "date", "title", "authors"):
+        # As in `papers`: the title takes the room left, ids and dates stay whole.
+        table.add_column(
+            name,
+            overflow="ellipsis" if name == "authors" else "fold",
+            no_wrap=name != "title",
+            ratio=1 if name == "title" else None,
+            min_width=20 if name == "title" else None,
+            max_width=18 if name == "authors" else None,
+        )
+    for hit in hits:
+        p = hit.paper
+        authors = (p.authors[0] + (" et al." if len(p.authors) > 1 else "")) if p.authors else ""
+        day = (p.published or p.first_seen or "")[:10]
+        table.add_row(*map(cell, (str(hit.rank), p.id, day, p.title, authors)))
+    env.out.print(table)
 
 
 STATUS_ROWS = 20  # the sources `status` shows without --all: the most recently fetched

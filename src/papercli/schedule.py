@@ -49,26 +49,56 @@ def cron_line(
     `env` (see `settings_for_cron`) and the global `options` given to `schedule` go into the
     line, so the cron run uses the same store, config and upstreams as the command that made it.
     """
-    if not re.fullmatch(r"[\w.\-]+", name):
-        raise UsageError(f"digest name {name!r} may only hold letters, digits, '.', '-' and '_'")
+    if not re.fullmatch(r"[\w.\-]+", name) or name.startswith("-"):
+        raise UsageError(
+            f"digest name {name!r} may only hold letters, digits, '.', '-' and '_', "
+            "and may not start with '-' (the cron run would read it as an option)",
+            hint="rename the [digest.NAME] table",
+        )
     hour, minute = parse_at(at)
+    for what, value in [
+        *(((key, val) for key, val in (env or {}).items())),
+        ("the config path", str(config_path)),
+        ("the log path", str(log_path)),
+        *(("an option", option) for option in options),
+        ("papercli's own path", " ".join(papercli_command())),
+    ]:
+        if any(ch in value for ch in "\n\r\0"):
+            # One line is one job to cron: a line break would smuggle in another job.
+            raise ConfigError(
+                f"{what} holds a line break, which cannot go into a crontab line: {value!r}",
+                hint="use a path without line breaks (check PAPERCLI_HOME and PAPERCLI_DB)",
+            )
     prefix = "".join(f"{key}={shlex.quote(value)} " for key, value in sorted((env or {}).items()))
     command = [
         *papercli_command(), "--quiet", *options, "--config", str(config_path), "run", name
     ]  # fmt: skip
     days = "1-5" if weekdays else "*"
-    return (
-        f"{minute} {hour} * * {days} {prefix}{shlex.join(command)} "
-        f">> {shlex.quote(str(log_path))} 2>&1 {MARKER}{name}"
-    )
+    shell = f"{prefix}{shlex.join(command)} >> {shlex.quote(str(log_path))} 2>&1"
+    # cron ends the command at an unescaped % (the rest becomes stdin): `\%` is a literal one.
+    return f"{minute} {hour} * * {days} {shell.replace('%', chr(92) + '%')} {MARKER}{name}"
 
 
 def install(line: str, name: str) -> bool:
-    """Put `line` in the user's crontab, replacing this digest's earlier line. True if changed."""
+    """Put `line` in the user's crontab, replacing this digest's earlier line. True if changed.
+
+    The table is read with `crontab -l` first; if that fails for any reason but "no crontab for
+    USER", nothing is written (ConfigError), so the user's other jobs are never lost.
+    """
     if not shutil.which("crontab"):
         raise ConfigError("no `crontab` command on this machine", hint="add the line by hand")
     listed = subprocess.run(["crontab", "-l"], capture_output=True, text=True)
-    current = listed.stdout if listed.returncode == 0 else ""
+    current = listed.stdout
+    if listed.returncode != 0:
+        # Only "no crontab for USER" means empty; any other failure (a spool it cannot read, a
+        # crontab(1) that is not cron's) must not be taken for an empty table and overwritten.
+        if "no crontab for" not in listed.stderr:
+            reason = " ".join(listed.stderr.split()) or f"exit status {listed.returncode}"
+            raise ConfigError(
+                f"`crontab -l` failed ({reason}); the crontab was left as it is",
+                hint="fix crontab first, or add the printed line by hand",
+            )
+        current = ""
     kept = [row for row in current.splitlines() if not row.endswith(f"{MARKER}{name}")]
     if line in current.splitlines():
         return False

@@ -241,6 +241,44 @@ def m006_stable_topics(conn: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m007_search_index(conn: sqlite3.Connection) -> None:
+    """Full-text search (FTS5) over titles, abstracts and authors, built from the
+    papers already stored. Triggers keep it in step with every write to `papers`, inside the
+    same transaction, so a page either lands searchable or not at all. Safe to run again on a
+    store that has the index: it is rebuilt."""
+    columns = "title, abstract, authors"
+    old = "old.title, old.abstract, old.authors"
+    new = "new.title, new.abstract, new.authors"
+    delete = (
+        f"INSERT INTO papers_search (papers_search, rowid, {columns})"
+        f" VALUES ('delete', old.rowid, {old});"
+    )
+    insert = f"INSERT INTO papers_search (rowid, {columns}) VALUES (new.rowid, {new});"
+    # External content: the text lives once, in `papers`; the index holds only the postings.
+    # Diacritics folded, so 'Muller' finds 'Müller'.
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS papers_search USING fts5({columns}, content='papers',"
+        " content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
+    )
+    trigger = "CREATE TRIGGER IF NOT EXISTS papers_search"
+    conn.execute(f"{trigger}_insert AFTER INSERT ON papers BEGIN {insert} END")
+    conn.execute(f"{trigger}_delete AFTER DELETE ON papers BEGIN {delete} END")
+    # Re-indexed only when the text changed: a re-fetch that refreshes upvotes costs nothing.
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns.split(", "))
+    conn.execute(
+        f"{trigger}_update AFTER UPDATE OF {columns} ON papers"
+        f" WHEN {changed} BEGIN {delete} {insert} END"
+    )
+    conn.execute("INSERT INTO papers_search (papers_search) VALUES ('rebuild')")
+
+
+# bm25 weights of the search index's columns: title, abstract, authors.
+SEARCH_WEIGHTS = (5.0, 1.0, 2.0)
+# How SQLite words an FTS5 query it cannot read (as opposed to a store that is broken).
+_QUERY_ERRORS = ("fts5:", "no such column", "unterminated string", "unknown special query")
+
+
 def now() -> str:
     """The current time as papercli stores it, e.g. '2024-08-02T09:30:00Z'."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -766,6 +804,57 @@ class Store:
     def count(self) -> int:
         with self._reading() as conn:
             return int(conn.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+    # --- search ------------------------------------------------------------------------------
+
+    def search(
+        self,
+        match: str,
+        *,
+        since: str | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Paper, float]]:
+        """Papers matching the FTS5 query `match`, best first, with their bm25 score (lower is
+        better, as SQLite gives it; ties go by id). A title match weighs SEARCH_WEIGHTS[0] times
+        an abstract match.
+
+        `since` as in `papers`; `category` keeps papers listed in that category or one of its
+        subcategories, in any case ('cs' keeps cs.LG, 'cs.lg' keeps cs.LG). Raises UsageError
+        when FTS5 refuses the query (an unclosed quote, a column that does not exist).
+        """
+        where, params = self._filters(since=since, source=None, ids=None)
+        clauses = ["papers_search MATCH :match", *([where[len("WHERE ") :]] if where else [])]
+        params["match"] = match
+        if category is not None:
+            params["category"] = category.lower()
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(p.categories) c WHERE lower(c.value) = :category"
+                " OR substr(lower(c.value), 1, length(:category) + 1) = :category || '.')"
+            )
+        weights = ", ".join(f"{w:g}" for w in SEARCH_WEIGHTS)
+        sql = (
+            f"SELECT {_SELECT_PAPERS}, (SELECT json_group_array(json_array(s.first_seen,"
+            " s.source)) FROM paper_sources s WHERE s.paper_id = p.id),"
+            f" bm25(papers_search, {weights}) AS score"
+            " FROM papers_search JOIN papers p ON p.rowid = papers_search.rowid"
+            f" WHERE {' AND '.join(clauses)} ORDER BY score, p.id"
+        )
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        with self._reading() as conn:
+            try:
+                rows = conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if not str(exc).startswith(_QUERY_ERRORS):
+                    raise
+                raise UsageError(
+                    f"cannot read the search query ({exc})",
+                    hint='close every quote and bracket; write phrases as "flow matching" and'
+                    " prefixes as diffus*",
+                ) from None
+        return [(_paper(row), float(row[-1])) for row in rows]
 
     # --- fetch log ---------------------------------------------------------------------------
 

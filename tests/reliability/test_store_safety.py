@@ -311,6 +311,7 @@ def test_a_wrong_file_as_db_is_refused_and_left_as_it_was(kind, command, tmp_pat
 # What each migration step added, latest first: undoing them gives the store an older papercli left.
 # The tables each later migration adds (a step that only renames adds none).
 LATER_TABLES = {
+    7: ("papers_search",),
     6: ("topic_model_state", "topic_labels", "topic_assignments", "stable_topics"),
     5: ("personal_model", "followed_authors", "library", "ratings"),
     4: (),
@@ -328,6 +329,13 @@ def older_store(path: Path, version: int) -> list[dict]:
     try:
         for step in range(len(store_module.MIGRATIONS), version, -1):
             for table in LATER_TABLES[step]:
+                # Triggers that write into the table go with it (the search index's).
+                triggers = conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND sql LIKE ?",
+                    (f"%INTO {table} %",),
+                ).fetchall()
+                for (trigger,) in triggers:
+                    conn.execute(f"DROP TRIGGER {trigger}")
                 conn.execute(f"DROP TABLE {table}")
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
