@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import load_jsonl, scaled  # noqa: E402
+from benchmarks.common import load_jsonl, scaled
 
 
 def _burn(stop: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
