@@ -55,7 +55,7 @@ def test_help_does_not_import_heavy_libraries() -> None:
         "import sys\n"
         "from papercli.cli import run\n"
         "run(['--help'])\n"
-        "heavy = ['sklearn', 'bs4', 'requests', 'jinja2', 'lxml', 'numpy', 'scipy']\n"
+        "heavy = ['sklearn', 'bs4', 'requests', 'jinja2', 'lxml', 'numpy', 'scipy', 'matplotlib']\n"
         "print('loaded:', *[m for m in heavy if m in sys.modules], file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from papercli.store import Store
     from papercli.topics import TopicModel
     from papercli.topics.stable import TopicView
+    from papercli.trends import Trends
 
 # C0 and C1 controls: ESC would let a page's title clear the screen or plant an OSC 8 link.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -232,6 +233,45 @@ def stable_topics_json_lines(views: Sequence[TopicView], waiting: Sequence[Paper
         record = {"id": paper.id, "title": paper.title, "topic": topic_id, "label": label,
                   "day": (paper.first_seen or "")[:10]}  # fmt: skip
         yield json.dumps(record, ensure_ascii=False)
+
+
+def print_trends(env: Environment, trends: Trends) -> None:
+    """A row per topic: its papers per period as a sparkline, the latest period against the
+    periods before, the p-value of that change and the verdict; rising and falling first."""
+    from rich.table import Table
+
+    from papercli.trends import sparkline
+
+    if not trends.topics:
+        env.info("no topic has papers in these periods: fetch some first, or widen --since")
+        return
+    first, last = trends.periods[0], trends.periods[-1]
+    table = Table(box=None, pad_edge=False, title=None)
+    for name, justify in (
+        ("#", "right"), ("label", "left"), (f"{first} .. {last}", "left"), ("now", "right"),
+        (f"per {trends.by} before", "right"), ("change", "right"), ("p", "right"),
+        ("trend", "left"),
+    ):  # fmt: skip
+        table.add_column(
+            name, justify=justify, overflow="fold", no_wrap=name.startswith(first),  # type: ignore[arg-type]
+            max_width=40 if name == "label" else None,
+        )  # fmt: skip
+    for t in trends.topics:
+        change = "new" if t.change is None and t.current else _percent(t.change)
+        trend = t.trend + (f" (retired {t.retired})" if t.retired else "")
+        spark = sparkline(t.counts, trends.totals)
+        row = (t.id, t.label, spark, t.current, f"{t.baseline:.1f}", change, f"{t.p_value:.3g}",
+               trend)  # fmt: skip
+        table.add_row(*map(cell, row))
+    env.out.print(table)
+    env.info(
+        f"{len(trends.periods)} {trends.by}s, {sum(trends.totals)} papers; change = the topic's"
+        " share of the latest period against before; rising/falling when p < 0.05 (exact test)"
+    )
+
+
+def _percent(change: float | None) -> str:
+    return "-" if change is None else f"{change:+.0%}"
 
 
 def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
