@@ -6,9 +6,27 @@ from pathlib import Path
 
 import pytest
 
+from tests import netguard
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_only():
+    """No test connects anywhere but loopback (see tests/netguard.py)."""
+    netguard.install()
+    yield
+    netguard.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_left_loopback(_loopback_only):
+    netguard.attempts.clear()
+    yield
+    tried, netguard.attempts[:] = list(netguard.attempts), []
+    assert not tried, f"the test tried to leave loopback: {tried}"
 
 
 @pytest.fixture(autouse=True)

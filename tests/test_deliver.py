@@ -733,3 +733,35 @@ def test_acceptance_is_reported_before_the_quit_round_trip():
         )
         assert verbs_when_accepted == ["MAIL", "RCPT", "DATA"]
         assert srv.handler.seen[-1] == "QUIT" and len(srv.messages) == 1
+
+
+def test_write_atomic_follows_a_symlink_and_keeps_it(tmp_path):
+    real = tmp_path / "site" / "digest.html"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "latest.html"
+    link.symlink_to(real)
+    write_atomic(link, "new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "new"
+    assert leftovers(tmp_path) == []
+
+
+def test_write_atomic_writes_through_a_fifo_instead_of_replacing_it(tmp_path):
+    """`-o` onto a special file (a pipe here; /dev/null or a tty alike) writes into it; a rename
+    would put a regular file in its place (as root, even in /dev)."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    link = tmp_path / "to-pipe"
+    link.symlink_to(fifo)
+    write_atomic(link, "digest through a pipe")
+    reader.join(timeout=10)
+    assert got == [b"digest through a pipe"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and link.is_symlink()
+    assert leftovers(tmp_path) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from papercli.errors import ExitCode
@@ -32,16 +33,19 @@ def test_config_init_that_cannot_write_is_a_config_error() -> None:
     )
 
 
-def test_an_http_cache_that_cannot_be_written_is_not_a_store_error(
-    httpserver, papercli_home
-) -> None:
+def test_an_http_cache_that_cannot_be_written_stops_nothing(httpserver, papercli_home) -> None:
+    # The cache is best effort: it costs a refetch later, never this fetch (nor a store error).
     (papercli_home / "cache").write_text("a file where the cache folder should be\n")
     httpserver.expect_request("/saved.html").respond_with_data(
         Q_FIN.read_bytes(), content_type="text/html"
     )
-    result = run_cli("fetch", httpserver.url_for("/saved.html"))
-    assert result.code == ExitCode.CONFIG, result.err
-    assert "cannot write the HTTP cache file" in result.err
+    result = run_cli("fetch", httpserver.url_for("/saved.html"), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)[0]["new"] == 16
+    (warning,) = [line for line in result.err.splitlines() if line.startswith("Warning: ")]
+    assert "cannot write the HTTP cache file" in warning
+    assert warning.endswith("; fetching goes on without the cache")
+    assert "Warning" not in run_cli("-q", "fetch", httpserver.url_for("/saved.html")).err
 
 
 def test_a_db_in_a_missing_folder_is_refused_and_nothing_is_created(tmp_path, monkeypatch) -> None:

@@ -291,7 +291,7 @@ def digest(
     from papercli.report import work_progress
 
     settings = _settings()
-    fmt = format_for(fmt, output)
+    fmt = format_for(fmt, None if email_to else output)  # with --email-to, -o is the .eml
     with work_progress(env) as bar:
         papers, page_date = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:

@@ -73,6 +73,13 @@ class LockedError(PapercliError):
     exit_code = ExitCode.LOCKED
 
 
+class UnexpectedError(PapercliError):
+    """Something papercli did not foresee went wrong inside one source's fetch: that source
+    fails (and says it is a bug) while the others go on."""
+
+    exit_code = ExitCode.BUG
+
+
 class Interrupted(PapercliError):
     """Ctrl-C: reported as one line and exit 130, like any other way a command can end."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from papercli.errors import PapercliError, UsageError
+from papercli.errors import PapercliError, UnexpectedError, UsageError
 from papercli.models import Page, Paper
 from papercli.sources.base import SourceSpec, spec
 
@@ -229,6 +229,15 @@ def _fetch_one(source, client, settings, store, on_page) -> SourceResult:
         if source.name not in exc.message:
             exc.message = f"{source.name}: {exc.message}"
         result.error = exc
+    except Exception as exc:
+        # A value no one foresaw in one source's data is that source's failure: it is logged
+        # and reported (exit 1, as a bug), and the other sources of the run still go ahead.
+        error = UnexpectedError(
+            f"{source.name}: unexpected {type(exc).__name__}: {exc} "
+            "(this is a bug: run again with --traceback and report it)"
+        )
+        error.__cause__ = exc
+        result.error = error
     requests = client.history[first_request:]
     if requests:
         result.status = requests[-1].status

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
+from papercli import console
 from papercli.errors import ConfigError, NetworkError
 from papercli.settings import FetchSettings
 
@@ -198,8 +199,10 @@ class _Cache:
     A file is one JSON line (url, final url, kept headers, body length) then the body.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root
+        self.max_bytes = max_bytes
+        self.broken: str | None = None  # why the cache could not be written, once it failed
 
     def path(self, url: str) -> Path:
         return self.root / (hashlib.sha256(url.encode("utf-8")).hexdigest()[:40] + ".http")
@@ -231,7 +234,32 @@ class _Cache:
             "bytes": len(answer.content),
         }
         head = json.dumps(meta, ensure_ascii=True).encode("ascii")
-        write_atomic(self.path(url), head + b"\n" + answer.content)
+        # Best effort: a cache that cannot be written (disk full, a file where the folder should
+        # be) costs a refetch next time, never this fetch. Said once per run.
+        if self.broken is not None:
+            return
+        try:
+            write_atomic(self.path(url), head + b"\n" + answer.content)
+            self.evict()
+        except ConfigError as exc:
+            self.broken = exc.message
+            console.info(f"Warning: {exc.message}; fetching goes on without the cache")
+
+    def evict(self) -> None:
+        """Drop the least recently written answers until the cache holds at most max_bytes."""
+        files = []
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.root):
+                if entry.name.endswith(".http") and entry.is_file():
+                    stat = entry.stat()
+                    files.append((stat.st_mtime_ns, entry.name, stat.st_size))
+        total = sum(size for _, _, size in files)
+        for _, name, size in sorted(files):
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                os.unlink(self.root / name)
+                total -= size
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -267,7 +295,7 @@ class HttpClient:
         self.settings = settings
         self.cache_dir = Path(cache_dir)
         self.history: list[FetchRecord] = []
-        self._cache = _Cache(self.cache_dir)
+        self._cache = _Cache(self.cache_dir, settings.cache_max_bytes)
         self._session: requests.Session | None = None
         self._last_request: dict[str, float] = {}
         bases = (settings.arxiv_url, settings.rss_url, settings.api_url, settings.hf_url)

@@ -211,7 +211,7 @@ def tex_to_text(text: str | None) -> str:
     text = text or ""
     if "$" not in text and "\\" not in text:
         return text
-    return _TEX.sub(lambda m: _tex_span(m.group(0)), text)
+    return re.sub(r"(?<=\S)  +(?=\S)", " ", _TEX.sub(lambda m: _tex_span(m.group(0)), text))
 
 
 @lru_cache(maxsize=4096)
@@ -225,7 +225,14 @@ def _tex_span(span: str) -> str:
         text = LatexNodes2Text(math_mode="text", strict_latex_spaces=True).latex_to_text(span)
     except Exception:  # a malformed span reads better raw than not at all
         return span
-    return " ".join(text.split()) if text.strip() else span
+    if not text.strip():  # a layout command reads as a space; an unknown one stays raw
+        return " " if span.strip("\\*") in _LAYOUT else span
+    return " ".join(text.split())
+
+
+_LAYOUT = frozenset(
+    {"newline", "linebreak", "par", "noindent", "quad", "qquad", "medskip", "smallskip", "bigskip"}
+)
 
 
 def announce_label(paper: Paper) -> str:

@@ -157,7 +157,24 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
             f"no [smtp] table in {settings.config_path}: papercli does not know how to send mail",
             hint="add host, port, security, user and from (see the README)",
         )
-    return SmtpSettings.from_config(table, origin=str(settings.config_path))
+    smtp = SmtpSettings.from_config(table, origin=str(settings.config_path))
+    if smtp.password_cmd and _writable_by_others(settings.config_path):
+        # Whoever can edit the file could make papercli run any command as this user.
+        raise ConfigError(
+            f"{settings.config_path} sets [smtp] password_cmd but any user can write to it; "
+            "papercli will not run a command from it",
+            hint=f"chmod go-w {settings.config_path}",
+        )
+    return smtp
+
+
+def _writable_by_others(path) -> bool:
+    import stat
+
+    try:
+        return bool(path.stat().st_mode & stat.S_IWOTH)
+    except OSError:
+        return False
 
 
 def _candidates(store: Store, config: DigestConfig, specs, since: str) -> list[Paper]:

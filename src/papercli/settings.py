@@ -46,6 +46,7 @@ class FetchSettings:
     backoff: float = 1.0  # seconds; doubles each retry
     max_retry_after: float = 120.0  # never sleep longer than this for one Retry-After
     max_bytes: int = 50 * 1024 * 1024
+    cache_max_bytes: int = 200 * 1024 * 1024  # the HTTP cache drops its oldest files past this
     # A socket timeout bounds one read; these bound the whole: a server trickling a byte a second
     # would otherwise keep a cron run (and its digest lock) alive for days.
     deadline: float = 300.0  # seconds for one request, retries, waits and redirects included
@@ -64,6 +65,7 @@ class FetchSettings:
         "backoff": "PAPERCLI_BACKOFF",
         "max_retry_after": "PAPERCLI_MAX_RETRY_AFTER",
         "max_bytes": "PAPERCLI_MAX_BYTES",
+        "cache_max_bytes": "PAPERCLI_CACHE_MAX_BYTES",
         "deadline": "PAPERCLI_DEADLINE",
         "run_budget": "PAPERCLI_RUN_BUDGET",
         "user_agent": "PAPERCLI_USER_AGENT",
@@ -190,7 +192,10 @@ def _fetch_settings(
     return FetchSettings(**values)
 
 
-_NOT_NEGATIVE = ("min_interval", "timeout", "retries", "backoff", "max_retry_after", "max_bytes")
+_NOT_NEGATIVE = (
+    "min_interval", "timeout", "retries", "backoff", "max_retry_after", "max_bytes",
+    "cache_max_bytes",
+)  # fmt: skip
 
 
 def load_settings(

@@ -279,6 +279,14 @@ SEARCH_WEIGHTS = (5.0, 1.0, 2.0)
 _QUERY_ERRORS = ("fts5:", "no such column", "unterminated string", "unknown special query")
 
 
+@migration
+def m008_project_page(conn: sqlite3.Connection) -> None:
+    """The project page Hugging Face gives for a paper, a link on its digest card."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(papers)")}
+    if "project_page" not in columns:
+        _run(conn, "ALTER TABLE papers ADD COLUMN project_page TEXT;")
+
+
 def now() -> str:
     """The current time as papercli stores it, e.g. '2024-08-02T09:30:00Z'."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -391,6 +399,7 @@ _LATEST = (
     "num_comments",
     "github_repo",
     "github_stars",
+    "project_page",
     "ai_summary",
     "ai_keywords",
 )

@@ -17,10 +17,16 @@ def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> P
 
     The bytes go to a temp file in the same directory, are fsynced, then `os.replace`d over the
     target. Parent directories are created. `mode` (e.g. 0o600) defaults to 0o666 minus the umask.
-    Raises DeliveryError; on failure the old file is untouched and no temp file is left.
+    A symlink is followed (the file it points to is replaced, the link stays); a device, FIFO or
+    socket (`-o /dev/stdout`, a pipe) is written through, never replaced by a regular file, even
+    as root. Raises DeliveryError; on failure the old file is untouched and no temp file is left.
     """
     path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        return _write_through(path, data)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = _write_temp(path, data, 0o666 if mode is None else mode)
@@ -32,6 +38,21 @@ def write_atomic(path: Path, text: str | bytes, *, mode: int | None = None) -> P
         tmp.unlink(missing_ok=True)
         raise _write_error(path, exc) from exc
     _fsync_dir(path.parent)
+    return path
+
+
+def _write_through(path: Path, data: bytes) -> Path:
+    """Write into an existing special file (a device, FIFO or socket) as it is."""
+    if path.is_dir():
+        raise DeliveryError(
+            f"could not write {path}: Is a directory",
+            hint="check the path and that its directory is writable",
+        )
+    try:
+        with path.open("wb") as out:
+            out.write(data)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     return path
 
 

@@ -259,6 +259,13 @@ def build_message(
     be compared. The Message-ID's domain defaults to the sender's, avoiding a slow DNS lookup.
     """
     recipients = [addr for addr in to if addr.strip()]
+    for name, value in (("subject", subject), ("from", from_addr), *(("to", r) for r in to)):
+        if "\r" in value or "\n" in value:
+            # A line break would end the header and start another (Bcc: ...): refused, not sent.
+            raise ConfigError(
+                f"the email's {name} {value.splitlines()[0]!r}... holds a line break",
+                hint="give it on one line (a title, subject or address is one line)",
+            )
     if not recipients:
         raise ConfigError(
             "a digest email needs at least one recipient", hint="set `to` for the digest"
@@ -364,6 +371,18 @@ def _failures(smtp: SmtpSettings, password: str | None, hint: str | None) -> Ite
         raise _send_error(smtp.address, reason, hint) from None
 
 
+def _is_loopback(host: str) -> bool:
+    """'localhost', '127.0.0.1', '::1' -> True: a relay on this machine sees no network."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class SmtpSession:
     """One logged-in SMTP connection; each `send` is its own all-or-nothing transaction."""
 
@@ -390,6 +409,14 @@ class SmtpSession:
             client = _connect(smtp)
         session = cls(client, smtp, password, hint)
         if smtp.user and password is not None:
+            if smtp.security == "none":
+                from papercli import console
+
+                where = "this machine" if _is_loopback(smtp.host) else "the network"
+                console.info(
+                    f'Warning: logging in to {smtp.address} without TLS (security = "none"): '
+                    f"the password crosses {where} in clear text; use starttls or ssl"
+                )
             try:
                 with _failures(smtp, password, hint):
                     client.login(smtp.user, password)

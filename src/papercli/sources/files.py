@@ -132,8 +132,10 @@ def _check_type(name: str, value: Any) -> None:
         good = isinstance(value, list) and all(isinstance(item, str) for item in value)
         expected = "a list of strings"
     elif name in _INT_FIELDS:
-        good = value is None or (isinstance(value, int) and not isinstance(value, bool))
-        expected = "a whole number or null"
+        good = value is None or (
+            isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+        )
+        expected = "a whole number or null"  # and within 64 bits, as SQLite stores it
     else:
         good = isinstance(value, str) or (value is None and name not in ("id", "title"))
         expected = "a string" if name in ("id", "title") else "a string or null"
@@ -498,7 +500,7 @@ class SavedFile:
     ) -> Iterator[Page]:
         from papercli.sources.detect import iter_file_pages
 
-        yield from iter_file_pages(Path(source.target).expanduser())
+        yield from iter_file_pages(Path(source.target).expanduser(), max_bytes=fetch.max_bytes)
 
 
 SOURCE = SavedFile()

@@ -98,11 +98,22 @@ def iter_pages(
     """Every API page of a day, week or month, each paper once.
 
     Pages until one holds fewer than `limit` items. A full page with nothing new also ends the
-    walk: a server that ignores `p` would otherwise be asked forever.
+    walk: a server that ignores `p` would otherwise be asked forever. And the range bounds the
+    walk: no day has had more than MAX_PER_DAY papers, so a server still sending full pages of
+    new papers past that many for the range is refused (ParseError) rather than followed.
     """
     seen: set[str] = set()
     number = 0
+    _check_when(date=date, week=week, month=month)
+    most = max_pages(date=date, week=week, month=month, limit=limit)
     while True:
+        if number >= most:
+            when = date or week or month or "the latest day"
+            raise ParseError(
+                f"Hugging Face: still full pages of new papers after {number * limit} for "
+                f"{when}, more than it can hold; stopped",
+                hint="the server pages without end; try again later or report it",
+            )
         url = api_url(base_url, date=date, week=week, month=month, page=number, limit=limit)
         page = parse_api(get(url), url=url)
         served = len(page.papers)
@@ -112,6 +123,29 @@ def iter_pages(
         if served < limit or not page.papers:
             return
         number += 1
+
+
+# Hugging Face's busiest days list about 150 papers; twice that bounds any real day.
+MAX_PER_DAY = 300
+
+
+def max_pages(
+    *, date: str | None = None, week: str | None = None, month: str | None = None, limit: int
+) -> int:
+    """The most pages a range can fill, plus the one that shows nothing follows.
+
+    `max_pages(limit=50)` -> 7 (a day); `max_pages(week="2024-W31", limit=50)` -> 43;
+    `max_pages(month="2024-02", limit=100)` -> 88.
+    """
+    import calendar
+
+    days = 1
+    if week is not None:
+        days = 7
+    elif month is not None:
+        year, number = (int(part) for part in month.split("-"))
+        days = calendar.monthrange(year, number)[1]
+    return -(-days * MAX_PER_DAY // limit) + 1
 
 
 def _check_when(
@@ -340,6 +374,7 @@ def paper_from_item(item: Any, *, source: str = API_SOURCE, number: int = 1) -> 
         num_comments=_int(item.get("numComments")),
         github_repo=_text(paper.get("githubRepo")),
         github_stars=_int(paper.get("githubStars")),
+        project_page=_text(paper.get("projectPage")),
         ai_summary=_text(paper.get("ai_summary")),
         ai_keywords=_strings(paper.get("ai_keywords")),
     )
@@ -395,8 +430,15 @@ def _text(value: Any) -> str | None:
     return " ".join(value.split()) or None
 
 
+_INT64 = 2**63  # SQLite's integers are 64-bit: a count beyond that is not a count
+
+
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A count as the API gives it, or None: `_int(12)` -> 12; `_int(True)`, `_int("12")`,
+    `_int(-1)`, `_int(2**70)` -> None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _INT64:
+        return value
+    return None
 
 
 def _strings(value: Any) -> list[str]:

@@ -49,7 +49,7 @@ class AnyUrl:
             if routed is not None:
                 yield from upstream.iter_pages(routed, client, fetch)
                 return
-        yield detect.parse_any(client(url), url=url, name=url)
+        yield detect.parse_any(client(url), url=url, name=url, max_bytes=fetch.max_bytes)
 
 
 SOURCE = AnyUrl()
