@@ -9,8 +9,9 @@ way `papercli digest` does and prints three tables:
 1. topics of `--topic` digests of 100-3,000 papers (cs-daily's 32 days, the all-archives RSS
    day): papers, topics, largest topic's share, papers in Other, duplicate labels (the same or
    alike), labels of one word, and a few labels
-2. email size: the HTML part and the whole message (text + HTML) at 50 and 100 full cards, on
-   the all-archives RSS day and cs-daily; Gmail clips a message body after about 102 KB
+2. email size at 50 and 100 full cards on the all-archives RSS day, cs-daily's 32 days and a
+   Hugging Face day: the cards alone, the HTML part as sent (one-line lists cut to fit, the rest
+   in the attached digest), the text part and the whole message; Gmail clips after ~102 KB
 3. time: a 1,000-paper digest from parsed papers to the rendered HTML and email
 """
 
@@ -93,7 +94,10 @@ def topic_rows(quick: bool) -> list[tuple]:
 
 
 def email_rows() -> list[tuple]:
+    from dataclasses import replace
+
     from papercli.digest import build_digest
+    from papercli.render import render
     from papercli.runner import compose
 
     rows = []
@@ -101,19 +105,24 @@ def email_rows() -> list[tuple]:
         papers = load(name)
         for cap in (50, 100):
             digest = build_digest(papers, max_papers=cap, title="Daily digest")
+            cards = render(replace(digest, more=[], updates=[]), "email-html").encode()
             msg = compose(digest, subject="s", from_addr="a@b.c", to=["d@e.f"])
             html = msg.get_body(("html",)).get_content().encode()
             text = msg.get_body(("plain",)).get_content().encode()
-            whole = len(msg.as_bytes())
+            lines = len(digest.more) + len(digest.updates)
+            listed = html.count(b'<p style="margin:0 0 6px;">') + html.count(
+                b'<p style="margin:0 0 8px;">'
+            )
             rows.append(
                 (
                     name,
                     len(papers),
                     len(digest.entries),
-                    len(digest.more),
+                    f"{listed} of {lines}",
+                    f"{len(cards) / 1024:.1f} KB",
                     f"{len(html) / 1024:.1f} KB",
                     f"{len(text) / 1024:.1f} KB",
-                    f"{whole / 1024:.1f} KB",
+                    f"{len(msg.as_bytes()) / 1024:.1f} KB",
                     "yes" if len(html) < GMAIL_CLIP else "NO",
                 )
             )
@@ -161,8 +170,9 @@ def main() -> None:
                "one-word labels", "first labels"), rows)  # fmt: skip
     if args.only in (None, "email"):
         rows = email_rows()
-        table(("day", "papers", "cards", "more", "HTML part", "text part", "message",
-               "< 102 KB"), rows)  # fmt: skip
+        table(("day", "papers", "cards", "one-line entries listed", "cards alone (HTML)",
+               "HTML part", "text part", "message (with attachment)", "HTML < 102 KB"),
+              rows)  # fmt: skip
     if args.only in (None, "time"):
         table(("digest", "build", "render HTML + email", "HTML size"), time_rows())
 

@@ -207,9 +207,12 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path) -> None:
         server.listen()
         url = f"http://127.0.0.1:{server.getsockname()[1]}/page.html"
         env = {**os.environ, "PAPERCLI_TIMEOUT": "60", "PAPERCLI_RETRIES": "0"}
+        # SIGINT as a terminal leaves it: a test run started in the background by a shell
+        # without job control inherits it ignored, and Python then never raises Ctrl-C.
         process = subprocess.Popen(
             [sys.executable, "-m", "papercli", "--db", str(tmp_path / "x.db"), "fetch", url],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         server.settimeout(30)
         connection, _ = server.accept()  # papercli is now waiting for the response

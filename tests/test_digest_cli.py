@@ -46,6 +46,24 @@ def test_golden_digest_of_the_seed_page(fmt, ext):
     check_golden(f"seed-diffusion.{ext}", result.out)
 
 
+GOLDEN_PAGES = {
+    # 53 new, 4 cross-lists, 40 replacements (with no abstract on this test page)
+    "astro-ph-new": "arxiv-list/rendered-by-arxiv-browse/astro-ph_new.html",
+    # upvotes, GitHub repos, project pages, AI summaries
+    "hf-2026-08-21": "hf-daily/api/daily_papers_date-2026-08-21.json",
+}
+FORMAT_EXTENSIONS = {"md": "md", "html": "html", "text": "txt", "email-html": "email.html",
+                     "json": "json"}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", FORMAT_EXTENSIONS)
+@pytest.mark.parametrize("page", GOLDEN_PAGES)
+def test_golden_digests_of_real_pages(fixtures, page, fmt):
+    result = run_cli("digest", str(fixtures / GOLDEN_PAGES[page]), "-f", fmt)
+    assert result.code == 0, result.err
+    check_golden(f"{page}.{FORMAT_EXTENSIONS[fmt]}", result.out)
+
+
 def test_same_input_same_bytes():
     first = run_cli("digest", SEED, "--format", "json", "--date", "2025-07-31")
     second = run_cli("digest", SEED, "--format", "json", "--date", "2025-07-31")
@@ -208,3 +226,16 @@ def test_templates_ship_inside_the_wheel(tmp_path):
         capture_output=True, text=True, check=True, cwd=tmp_path,
     ).stdout  # fmt: skip
     assert where.startswith(str(site)), where
+
+
+def test_every_digest_setting_is_documented():
+    from dataclasses import fields
+
+    from papercli.configfile import DEFAULT_CONFIG
+    from papercli.runner import DigestConfig
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("### Digest settings") :]
+    keys = [f.name for f in fields(DigestConfig) if f.name != "name"]
+    assert [key for key in keys if f"| `{key}` |" not in table] == []
+    assert [key for key in keys if f"# {key} = " not in DEFAULT_CONFIG] == []

@@ -3,6 +3,8 @@ LaTeX, the order each --sort gives, dates, and matching that does not depend on 
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import re
 from collections import Counter
@@ -209,3 +211,26 @@ def test_a_second_run_with_no_new_papers_sends_nothing(papercli_home):
         assert len(server.messages) == 1
         assert "nothing new to send" in second.err
     assert SEED.exists()
+
+
+def test_a_big_day_emails_under_gmails_clipping_with_everything_attached(tmp_path):
+    feed = FIXTURES / "arxiv-rss" / "jmmeus-aioarxiv-2024-11-28" / "rss_mock_feed.xml"
+    eml = tmp_path / "digest.eml"
+    to = ("--email-to", "a@example.org", "--dry-run")
+    result = run_cli("digest", str(feed), *to, "-o", str(eml))
+    assert result.code == 0, result.err
+    msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    html = msg.get_body(("html",)).get_content()
+    text = msg.get_body(("plain",)).get_content()
+    assert len(html.encode()) < 102 * 1024
+    assert html.count('<div style="margin:0 0 14px;padding:14px 16px;') == 50  # full cards
+    (attached,) = list(msg.iter_attachments())
+    name = attached.get_filename()
+    assert name.startswith("2024-11-28-") and name.endswith(".html")
+    full = attached.get_content()
+    assert full.count("<article") == 50
+    assert "<h2>885 more matching papers</h2>" in full
+    assert '<h2>Updated<span class="count">569</span></h2>' in full
+    unlisted = re.search(r"… and ([\d,]+) more papers not listed", html)
+    assert unlisted and f"and {unlisted.group(1)} more papers not listed" in " ".join(text.split())
+    assert "885 more matching papers" in html

@@ -45,13 +45,22 @@ sources = ["hf", "arxiv:cs.LG"]
 # password_cmd = "pass show smtp"
 
 # A named digest for `papercli run diffusion` (and `papercli schedule diffusion --at 07:30`).
+# Every key is optional but recipients; the README's "Digest settings" table has them all.
 # [digest.diffusion]
-# sources = ["hf", "arxiv:cs.CV", "arxiv:cs.LG"]
-# topics = ["diffusion", "flow matching"]
-# exclude = ["survey"]
-# format = "html"
+# sources = ["hf", "arxiv:cs.CV", "arxiv:cs.LG"]   # what a run fetches [default: all stored]
+# topics = ["diffusion", "flow matching"]  # keep papers naming any of these [default: all]
+# exclude = ["survey"]      # drop papers naming any of these
 # recipients = ["me@example.org"]
-# subject = "{title} - {date}: {count} papers"
+# title = "Diffusion"       # the digest's heading [default: "papercli: NAME"]
+# subject = "{title} - {date}: {count} papers"  # also {n_topics}, {topics}
+# format = "html"           # html (text + HTML parts) or text
+# since = "7d"              # how far back a run looks for papers not yet delivered
+# announce = ["new", "cross"]  # announce types shown as cards; "replace" adds replacements
+# updates = true            # matching replacements listed under "Updated" at the end
+# sort = "best"             # best (match, then upvotes), relevance, upvotes or date
+# max_papers = 50           # full cards; matching papers beyond get one line each
+# limit = 200               # at most this many matching papers at all [default: no limit]
+# n_topics = 6              # topics to group the cards in [default: from the count, <= 8]
 # send_empty = false        # send a short "nothing new" mail on quiet days
 """
 

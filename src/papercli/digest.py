@@ -165,8 +165,13 @@ def build_digest(
 
 def latest_day(papers: Iterable[Paper]) -> str:
     """The latest day the papers were announced (published, for a listing), else today."""
-    days = [p.published[:10] for p in papers if p.published]
+    days = [
+        p.published[:10] for p in papers if p.published and _ISO_DAY.fullmatch(p.published[:10])
+    ]
     return max(days, default=date.today().isoformat())
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # a `published` from a file may be any text
 
 
 def _no_match(

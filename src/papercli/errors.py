@@ -21,7 +21,7 @@ class ExitCode(IntEnum):
     STORE = 6  # the local store is unreadable, foreign, or locked
     NO_MATCH = 7  # the --topic queries matched no paper
     DELIVERY = 8  # the digest could not be written or sent (kept in the outbox)
-    LOCKED = 9  # another run of the same digest is in progress
+    LOCKED = 9  # another run of the same digest, or another send of the outbox, is in progress
     INTERRUPTED = 130  # stopped with Ctrl-C (SIGINT), as shells report it
 
 

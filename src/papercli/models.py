@@ -208,6 +208,11 @@ class Digest:
     # Matching replacements of papers not shown before: the short "Updated" section at the end.
     updates: list[DigestEntry] = field(default_factory=list)
     sort: str = "best"
+    # An email lists what fits in its size budget; the rest (`unlisted` one-line entries, of
+    # them `unlisted_more` from `more`) is in the attached full digest, named `attachment`.
+    unlisted: int = 0
+    unlisted_more: int = 0
+    attachment: str = ""
 
     def entries_for(self, topic_id: int) -> list[DigestEntry]:
         return [entry for entry in self.entries if entry.topic_id == topic_id]

@@ -67,6 +67,11 @@ class Section:
 # -- filters -------------------------------------------------------------------------------------
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Characters a page's text must not bring into a digest: C0/C1 controls (ESC, BEL, NUL) but line
+# breaks and tabs, and the bidi embeddings, overrides and isolates that make "txt.exe" display as
+# "exe.txt" (CVE-2021-42574's trick).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 # A sentence ends at . ! or ? followed by space and something that can start a sentence.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
@@ -241,14 +246,43 @@ def announce_label(paper: Paper) -> str:
     return ANNOUNCE_LABELS.get(paper.announce_type or "", "")
 
 
+def _is_date(value: str | None) -> bool:
+    """'2024-08-01' and '2024-08-01T17:00:08Z' -> True; '<a href=...>', 'soon', None -> False."""
+    if not value or not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]*)?", value.strip()):
+        return False
+    try:
+        date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return False
+    return True
+
+
+def safe_text(text: str) -> str:
+    """`text` without control characters or bidi overrides, in every format alike.
+
+    'Diffusion \x1b[2J\u202etxt.exe' -> 'Diffusion  [2Jtxt.exe' (a control becomes a space).
+    """
+    return _BIDI.sub("", _UNSAFE.sub(" ", text))
+
+
 def readable(paper: Paper) -> Paper:
-    """The paper with its title, abstract and summary written as text instead of LaTeX."""
+    """The paper with its text shown as text: LaTeX written out (title, abstract, comments,
+    summary), and no control characters or bidi overrides in anything a template shows."""
+
+    def text(value: str | None) -> str | None:
+        return safe_text(tex_to_text(value)) if value else value
+
     return replace(
         paper,
-        title=tex_to_text(paper.title),
-        abstract=tex_to_text(paper.abstract),
-        comments=tex_to_text(paper.comments) if paper.comments else paper.comments,
-        ai_summary=tex_to_text(paper.ai_summary) if paper.ai_summary else paper.ai_summary,
+        title=text(paper.title) or "",
+        abstract=text(paper.abstract) or "",
+        comments=text(paper.comments),
+        ai_summary=text(paper.ai_summary),
+        authors=[safe_text(a) for a in paper.authors],
+        # A byline shows a date or nothing: any other text (HTML, a link) from a file is dropped.
+        published=paper.published if _is_date(paper.published) else None,
+        updated=paper.updated if _is_date(paper.updated) else None,
+        journal_ref=safe_text(paper.journal_ref) if paper.journal_ref else paper.journal_ref,
     )
 
 
@@ -466,7 +500,9 @@ def context(digest: Digest) -> dict[str, Any]:
     return {
         "digest": digest,
         "sections": sections,
-        "paper_count": sum(len(s.entries) for s in sections) + len(digest.more),
+        "paper_count": sum(len(s.entries) for s in sections)
+        + len(digest.more)
+        + digest.unlisted_more,
         "topic_count": len(sections),
         "generated_by": f"papercli {__version__}",
         "version": __version__,

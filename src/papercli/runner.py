@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from papercli import console
-from papercli.errors import ConfigError, DeliveryError, NoMatchError
+from papercli.deliver.journal import Accepted, Journal
+from papercli.errors import ConfigError, DeliveryError, LockedError, NoMatchError, StoreError
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("html", "text")
 DEFAULT_SUBJECT = "{title} - {date}: {count} papers in {n_topics} topics"
+JOURNAL = "deliveries.journal"  # in the data dir, next to the store and the outbox
 ADHOC_DIGEST = "email-to"  # the outbox's name for `digest --email-to` messages
 KNOWN_KEYS = {
     "sources", "topics", "exclude", "format", "recipients", "subject", "send_empty", "since",
@@ -85,6 +87,7 @@ class RunResult:
     digest: str
     fetched: list[SourceResult] = field(default_factory=list)
     sent: list[tuple[list[str], int]] = field(default_factory=list)  # (recipients, papers)
+    journaled: list[str] = field(default_factory=list)  # warnings: deliveries not in the store yet
     quiet: bool = False
 
 
@@ -109,13 +112,67 @@ def subject_for(template: str, digest: Digest) -> str:
 
 def compose(digest: Digest, *, subject: str, from_addr: str, to: Sequence[str], fmt: str = "html",
             template_dirs: Sequence[Any] = ()) -> EmailMessage:  # fmt: skip
-    """The email of a digest: a text part, and an HTML part with inline styles."""
+    """The email of a digest: a text part, and an HTML part with inline styles.
+
+    When the HTML would pass EMAIL_BUDGET (Gmail shows "[Message clipped]" after about 102 KB
+    and hides the rest), the one-line lists (Updated first, then the papers beyond the cards)
+    are cut to fit and the whole digest goes along as an HTML attachment, so nothing is hidden.
+    """
     from papercli.deliver import build_message
     from papercli.render import render
 
-    text = render(digest, "text", template_dirs=template_dirs)
-    html = render(digest, "email-html", template_dirs=template_dirs) if fmt == "html" else None
-    return build_message(subject=subject, from_addr=from_addr, to=to, text=text, html=html)
+    def both(shown: Digest) -> tuple[str, str | None]:
+        text = render(shown, "text", template_dirs=template_dirs)
+        html = render(shown, "email-html", template_dirs=template_dirs) if fmt == "html" else None
+        return text, html
+
+    text, html = both(digest)
+    size = len((html or text).encode())
+    full = None
+    if size > EMAIL_BUDGET:
+        full = render(digest, "html", template_dirs=template_dirs)
+        text, html = both(_fitted(digest, both))
+    msg = build_message(subject=subject, from_addr=from_addr, to=to, text=text, html=html)
+    if full is not None:
+        msg.add_attachment(full.encode(), maintype="text", subtype="html",
+                           filename=_attachment_name(digest))  # fmt: skip
+    return msg
+
+
+EMAIL_BUDGET = 100 * 1024  # bytes of the HTML part: under Gmail's clipping at about 102 KB
+
+
+def _attachment_name(digest: Digest) -> str:
+    from papercli.render import output_name
+
+    return f"{digest.date}-{output_name(digest)}.html"
+
+
+def _fitted(digest: Digest, both) -> Digest:
+    """A copy of `digest` whose one-line lists are cut so its email fits EMAIL_BUDGET."""
+    from dataclasses import replace
+
+    lines = [*digest.more, *digest.updates]
+
+    def cut(keep: int) -> Digest:
+        more = digest.more[:keep]
+        updates = digest.updates[: max(0, keep - len(digest.more))]
+        return replace(digest, more=more, updates=updates, unlisted=len(lines) - keep,
+                       unlisted_more=len(digest.more) - len(more),
+                       attachment=_attachment_name(digest))  # fmt: skip
+
+    def size(keep: int) -> int:
+        text, html = both(cut(keep))
+        return len((html or text).encode())
+
+    low, high = 0, len(lines)  # the most lines that fit lies in [low, high]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if size(middle) <= EMAIL_BUDGET:
+            low = middle
+        else:
+            high = middle - 1
+    return cut(low)
 
 
 def email_digest(
@@ -207,13 +264,22 @@ def run_named_digest(
     result = RunResult(name)
     messages: list[EmailMessage] = []
     outbox = Outbox(settings.outbox_dir)
-    with digest_lock(settings.home / "locks", name), Store(settings.db_path) as store:
+    with (
+        digest_lock(settings.home / "locks", name),
+        Store(settings.db_path, timeout=settings.store_timeout) as store,
+    ):
+        deliveries = Deliveries(store, Journal(settings.home / JOURNAL))
+        deliveries.replay()
         # What an earlier run could not send goes first; if it still cannot, the run says so.
-        waiting = _retry_outbox(outbox, smtp, store, name) if smtp is not None else None
+        waiting = _retry_outbox(outbox, smtp, deliveries, name) if smtp is not None else None
         if fetch and specs:
             result.fetched = fetch_into_store(specs, settings, store)
         papers = _candidates(store, config, specs, parse_since(config.since))
         pending = _pending_in_outbox(outbox, name)
+        for accepted in deliveries.journal.entries():  # recorded, just not in the store yet
+            if accepted.digest == name:
+                for recipient in accepted.recipients:
+                    pending.setdefault(recipient, set()).update(accepted.paper_ids)
         groups = _group_recipients(store, name, config.recipients or ["(dry run)"], papers, pending)
         failures = []
         for recipients, todo in groups:
@@ -236,8 +302,7 @@ def run_named_digest(
             ids = [e.paper.id for e in _shown(digest)] if digest else []
 
             def record(recipients=recipients, ids=ids, msg=msg) -> None:
-                store.mark_delivered(name, recipients, ids, message_id=msg["Message-ID"],
-                                     delivered_at=now().isoformat(timespec="seconds"))  # fmt: skip
+                deliveries.record(name, recipients, ids, msg["Message-ID"])
 
             try:
                 _send(msg, smtp, on_accepted=record)
@@ -246,6 +311,7 @@ def run_named_digest(
                 failures.append(exc)
                 continue
             result.sent.append((recipients, len(ids)))
+        result.journaled = deliveries.warnings
     if waiting is not None:
         raise waiting
     if failures:
@@ -256,17 +322,16 @@ def run_named_digest(
     return result, messages
 
 
-def _retry_outbox(outbox, smtp, store: Store, name: str) -> DeliveryError | None:
+def _retry_outbox(outbox, smtp, deliveries: Deliveries, name: str) -> DeliveryError | None:
     """Send what waits in the outbox for digest `name`; the error to end the run with if some
-    of it still cannot go, saying how long it has waited."""
+    of it still cannot go, saying how long it has waited. While another papercli is sending the
+    outbox, it is left to that one."""
     from papercli.deliver import retry
 
-    def on_sent(item) -> None:
-        store.mark_delivered(item.digest, item.recipients, item.paper_ids,
-                             message_id=item.message_id,
-                             delivered_at=now().isoformat(timespec="seconds"))  # fmt: skip
-
-    done = retry(outbox, smtp, on_sent, digest=name)
+    try:
+        done = retry(outbox, smtp, deliveries.on_sent, digest=name)
+    except LockedError:
+        return None
     if not done.failed:
         return None
     oldest = min(item.created for item in done.failed)
@@ -344,17 +409,67 @@ def retry_outbox(settings: Settings):
     from papercli.store import Store
 
     smtp = smtp_settings(settings)
-    with Store(settings.db_path) as store:
+    with Store(settings.db_path, timeout=settings.store_timeout) as store:
+        deliveries = Deliveries(store, Journal(settings.home / JOURNAL))
+        deliveries.replay()
+        result = retry(Outbox(settings.outbox_dir), smtp, deliveries.on_sent)
+        for warning in deliveries.warnings:
+            console.error(warning)
+        return result
 
-        def on_sent(item) -> None:
-            store.mark_delivered(item.digest, item.recipients, item.paper_ids,
-                                 message_id=item.message_id,
-                                 delivered_at=now().isoformat(timespec="seconds"))  # fmt: skip
 
-        return retry(Outbox(settings.outbox_dir), smtp, on_sent)
+class Deliveries:
+    """Records what the SMTP server accepted: in the store, or, while the store is busy, in the
+    journal (replayed into the store by the next run or send). Either way the papers are never
+    offered again, and the message is never kept for another send."""
+
+    def __init__(self, store: Store, journal: Journal) -> None:
+        self.store = store
+        self.journal = journal
+        self.warnings: list[str] = []
+
+    def record(self, digest: str, recipients, paper_ids, message_id: str) -> None:
+        accepted = Accepted(digest, list(recipients), list(paper_ids), message_id,
+                            now().isoformat(timespec="seconds"))  # fmt: skip
+        try:
+            self._write(accepted)
+        except StoreError as exc:
+            self.journal.append(accepted)
+            self.warnings.append(
+                f"{digest}: sent to {', '.join(recipients)}, but the store could not record it "
+                f"({exc.message}); the delivery is kept in {self.journal.path} and goes into the "
+                "store on the next run or send"
+            )
+
+    def on_sent(self, item) -> None:
+        self.record(item.digest, item.recipients, item.paper_ids, item.message_id)
+
+    def replay(self) -> None:
+        """Move journaled deliveries into the store; while it is still busy they stay."""
+        try:
+            with self.journal.taking() as waiting:
+                for accepted in waiting:
+                    self._write(accepted)
+        except StoreError:
+            pass  # still journaled, and still counted as delivered by the run
+
+    def _write(self, accepted: Accepted) -> None:
+        done = {
+            d.recipient
+            for d in self.store.deliveries(accepted.digest)
+            if d.message_id == accepted.message_id
+        }
+        recipients = [r for r in accepted.recipients if r not in done]
+        if recipients:
+            self.store.mark_delivered(
+                accepted.digest, recipients, accepted.paper_ids,
+                message_id=accepted.message_id, delivered_at=accepted.delivered_at,
+            )  # fmt: skip
 
 
 def report(result: RunResult) -> None:
+    for warning in result.journaled:
+        console.error(warning)
     if result.sent:
         for recipients, count in result.sent:
             console.info(f"{result.digest}: sent {count} papers to {', '.join(recipients)}")

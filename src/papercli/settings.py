@@ -83,6 +83,8 @@ class Settings:
     cache_dir: Path
     outbox_dir: Path
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    # Seconds to wait for another papercli's write to the store (PAPERCLI_STORE_TIMEOUT).
+    store_timeout: float = 30.0
     config: dict[str, Any] = field(default_factory=dict)  # the parsed config file, as is
     # Where each setting in force came from, for `config check`: 'fetch.timeout' ->
     # 'PAPERCLI_TIMEOUT', 'db' -> '--db'; a setting not named here has its default.
@@ -109,6 +111,9 @@ class Settings:
         if not isinstance(value, dict):
             raise ConfigError(f"[{name}] in {self.config_path} must be a table")
         return value
+
+
+STORE_TIMEOUT_ENV = "PAPERCLI_STORE_TIMEOUT"
 
 
 def _default_dirs() -> tuple[Path, Path, Path]:
@@ -253,6 +258,9 @@ def load_settings(
         cache_dir=cache_dir / "http",
         outbox_dir=data_dir / "outbox",
         fetch=fetch,
+        store_timeout=_coerce(
+            "store_timeout", os.environ.get(STORE_TIMEOUT_ENV, 30.0), 30.0, STORE_TIMEOUT_ENV
+        ),
         config=config,
         origins=origins,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
 import sys
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from papercli.errors import ExitCode
 from tests.cli_helpers import run_cli
 from tests.conftest import EXAMPLES
+from tests.reliability.support import Q_FIN
 from tests.smtp_server import Collector, running
 
 SEED = str(EXAMPLES / "hf-daily-papers-jul-31.txt")
@@ -104,3 +106,41 @@ def test_a_world_writable_config_does_not_run_its_password_cmd(
     assert not ran.exists() and auth_server.handler.envelopes == []
     config.chmod(0o644)
     assert run_cli("run", "diff").code == 0 and ran.exists()
+
+
+def hostile_export(tmp_path) -> str:
+    """A real paper as papercli exports it, with terminal escapes, NUL and a bidi override in its
+    title and abstract, and a link where the date belongs."""
+    assert run_cli("fetch", str(Q_FIN)).code == 0
+    record = json.loads(run_cli("papers", "--json").out.splitlines()[0])
+    record["title"] = "Pricing \x1b[2J\x1b]0;owned\x07 options \u202etxt.exe\x00 diffusion"
+    record["abstract"] = (
+        "A diffusion model \u2066isolated\u2069 and \x9b31m coloured. " + record["abstract"]
+    )
+    record["published"] = '<a href="javascript:alert(1)">click</a>'
+    record["announce_type"] = "new"
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    return str(path)
+
+
+UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "text", "json"])
+def test_no_control_or_bidi_character_reaches_a_digest(tmp_path, fmt):
+    result = run_cli("digest", hostile_export(tmp_path), "-t", "diffusion", "-f", fmt)
+    assert result.code == 0, result.err
+    assert not UNSAFE.search(result.out), repr(UNSAFE.search(result.out))
+    assert "txt.exe" in result.out and "isolated" in result.out
+    assert "javascript" not in result.out and "click" not in result.out
+
+
+def test_no_control_or_bidi_character_reaches_an_email(tmp_path):
+    out = tmp_path / "x.eml"
+    args = ["digest", hostile_export(tmp_path), "-t", "diffusion", "--email-to", "a@example.org"]
+    assert run_cli(*args, "--dry-run", "-o", str(out)).code == 0
+    msg = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
+    for part in ("plain", "html"):
+        body = msg.get_body((part,)).get_content()
+        assert not UNSAFE.search(body) and "txt.exe" in body and "javascript" not in body

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from papercli.deliver.files import safe_name, write_atomic
+from papercli.deliver.locks import outbox_lock
 from papercli.deliver.mail import RETRY_HINT, SmtpSession, SmtpSettings, eml_bytes, envelope
 from papercli.errors import DeliveryError
 
@@ -114,11 +115,21 @@ def retry(
 ) -> RetryResult:
     """Send every outbox item (of `digest` only, if given) over one connection, oldest first.
 
-    After each send, `on_sent(item)` runs (the caller marks the papers delivered) and only then
-    is the item removed, so a crash in between sends it twice rather than losing it. A failed
-    item stays. An exception from `on_sent` propagates and leaves that item in the outbox.
+    Only one process sends the outbox at a time: LockedError if another holds it (two senders
+    would each send every item). As soon as the server accepts an item (before the next item or
+    QUIT), `on_sent(item)` runs (the caller records the delivery) and only then is the item
+    removed, so a crash in between sends it twice rather than losing it. A failed item stays. An
+    exception from `on_sent` propagates and leaves that item in the outbox.
     """
-    items = [item for item in outbox.items() if digest is None or item.digest == digest]
+    with outbox_lock(outbox.dir):
+        # Read under the lock: what the previous holder sent is gone by now.
+        items = [item for item in outbox.items() if digest is None or item.digest == digest]
+        return _send_items(outbox, items, smtp, on_sent)
+
+
+def _send_items(
+    outbox: Outbox, items: list[OutboxItem], smtp: SmtpSettings, on_sent: Callable[..., None]
+) -> RetryResult:
     if not items:
         return RetryResult()
     try:
