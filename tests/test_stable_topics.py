@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from papercli.models import StableTopic
 from papercli.store import Store, TopicModelState
 from papercli.topics import stable
 
@@ -93,6 +94,8 @@ def test_a_topic_is_born_when_papers_of_a_new_field_arrive(built: Built) -> None
         topic = next(t for t in state.topics if t.id == topic_id)
         assert topic.born == "2024-05-27"
         groups.append({p for p, a in state.assignments.items() if a.topic_id == topic_id})
+        with Store(built.path) as store:
+            assert store.topic_labels(topic_id)[0] == ("2024-05-27", topic.label)
     # Astro papers still waiting from the days before may be born as a group of their own.
     assert any(members <= hf_ids for members in groups)
     assert all(members <= hf_ids or not members & hf_ids for members in groups)
@@ -179,3 +182,32 @@ def test_topics_rebuild_from_the_command_line(built: Built, tmp_path: Path) -> N
     refused = run_cli("topics", str(FIXTURES / "hf-daily/api/daily_papers_date-2024-08-02.json"),
                       "--rebuild")  # fmt: skip
     assert refused.code == 2 and "--rebuild applies to the stable topics" in refused.err
+
+
+def _topic(centroid: dict[str, float]) -> StableTopic:
+    return StableTopic(
+        id=4, label="dark matter, halo", terms=["dark matter", "halo"], size=10,
+        born="2024-03-15", last_seen="2024-03-15", retired=None, centroid=centroid,
+        label_terms=["dark matter", "halo"],
+        spellings={"dark matter": "dark matter", "halo": "halos", "llm": "LLMs"},
+    )  # fmt: skip
+
+
+def test_a_label_stays_while_one_of_its_terms_is_still_among_the_heaviest() -> None:
+    centroid = {f"term{i:02d}": 1.0 - i / 100 for i in range(stable.TOP_TERMS - 1)}
+    centroid["halo"] = 0.5  # the 15th heaviest
+    model = stable._Model([_topic(centroid)], {})
+    assert not model._relabel(4, "2024-05-08")
+    assert model.topics[4].label == "dark matter, halo" and model.new_labels == []
+
+
+def test_a_label_changes_when_the_content_moved_and_the_id_stays() -> None:
+    centroid = {"llm": 3.0, "large language": 2.5, "language": 2.0, "agent": 1.5, "halo": 0.01}
+    centroid |= {f"term{i:02d}": 1.0 - i / 100 for i in range(stable.TOP_TERMS)}
+    model = stable._Model([_topic(centroid)], {})
+    assert model._relabel(4, "2024-05-08")
+    topic = model.topics[4]
+    # 'language' is inside 'large language': the label takes the next term instead.
+    assert (topic.id, topic.label) == (4, "LLMs, large language, agent")
+    assert topic.label_terms == ["llm", "large language", "agent"]
+    assert model.new_labels == [(4, "2024-05-08", "LLMs, large language, agent")]

@@ -21,6 +21,15 @@ TOPIC_TERMS = 8  # terms kept on a Topic
 COMPLETE_SHARE = 0.5  # a neighbour word in half the uses of a term joins its phrase
 _LABEL_SAMPLE = 500  # papers of a topic read to word its label
 SURFACE_SAMPLE = 12  # papers read to find how a term is written
+# Words every field's abstracts use: a label names a subject with them only when nothing more
+# telling is left ('reference, training, learning' read as no subject at all). Folded forms.
+GENERIC = frozenset(
+    {"learning", "training", "data", "model", "method", "approach", "framework", "performance",
+     "result", "task", "system", "analysis", "problem", "study", "work", "information",
+     "process", "application", "evaluation", "quality", "emission", "flux", "reference",
+     "structure", "property", "effect", "feature", "magnetic", "cosmic",
+     "mas", "kpc", "mpc", "kev", "mev", "gev", "tev"}  # units: 'M87 jet, mas, ...'
+)  # fmt: skip
 
 
 def label_topics(
@@ -44,7 +53,10 @@ def label_topics(
         order = np.argsort(-scores[row], kind="stable")[:40]
         candidates = {names[j]: float(scores[row, j]) for j in order if scores[row, j] > 0}
         text = _TopicText(stream.subset(members), folder)
-        ranked = sorted(candidates, key=lambda t: (-candidates[t] * (1 + text.title_share(t)), t))
+        ranked = sorted(
+            candidates,
+            key=lambda t: (t in GENERIC, -candidates[t] * (1 + text.title_share(t)), t),
+        )
 
         def holding(
             term: str, members: list[int] = members, text: _TopicText = text
@@ -52,7 +64,8 @@ def label_topics(
             return [papers[members[i]] for i in text.papers_with(term)[:SURFACE_SAMPLE]]
 
         def fragment(term: str) -> bool:
-            return " " not in term and _hyphen_bound(term, folder.spellings, holding(term))
+            # 'ray' of 'X-ray', and 'ray microcalorimeter' of 'X-ray microcalorimeter'
+            return _hyphen_bound(term, folder.spellings, holding(term))
 
         shown = []
         for term in _pick_terms(ranked, text, TOPIC_TERMS, synonyms, fragment):

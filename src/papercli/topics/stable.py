@@ -10,7 +10,8 @@ Each day's new papers, oldest day first, in store order:
        heaviest terms any more (the id never changes)
     -> the papers that fit no topic, with those still waiting from the last PENDING_DAYS days,
        are clustered (topics.build_topics); a group of MIN_BIRTH papers or more, each within
-       BIRTH of the rest of the group, is born as a topic with the next id; the rest wait
+       BIRTH of the rest of the group, is born as a topic with the next id; the rest wait, and
+       when their wait is over join their nearest topic if within LATE_JOIN of it
     -> a topic that received no paper on the last RETIRE_AFTER days with papers retires; it keeps
        its id and comes back if papers join it again
 
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 JOIN = 0.1  # cosine to a topic's centroid from which a paper belongs to it
 MIN_BIRTH = 5  # papers that make a new topic
 BIRTH = JOIN  # ... each as close to the rest of its group as a paper joining a topic
-PENDING_DAYS = 7  # days (with papers) a paper that fits no topic waits for one to be born
+PENDING_DAYS = 3  # days (with papers) a paper that fits no topic waits for one to be born
+LATE_JOIN = JOIN / 2  # ... then it joins its nearest topic if it is at least this close
 RETIRE_AFTER = 7  # days (with papers) without a new paper after which a topic retires
 CENTROID_TERMS = 300  # heaviest terms kept of a centroid (bounds the store)
 TOP_TERMS = 15  # a label stays while one of its terms is among this many heaviest
@@ -113,7 +115,8 @@ class _Model:
             return result
         store_days = sorted(set(days))
         new_days = sorted({days[i] for i in todo})
-        waiting_from = store_days[max(0, store_days.index(new_days[0]) - PENDING_DAYS)]
+        # Papers still waiting as the first new day comes, including those whose wait ends then.
+        waiting_from = store_days[max(0, store_days.index(new_days[0]) - PENDING_DAYS - 1)]
         waiting = [
             i
             for i, p in enumerate(papers)
@@ -131,6 +134,9 @@ class _Model:
             position = store_days.index(day)
             cutoff = store_days[max(0, position - PENDING_DAYS)]
             still = [i for i in waiting if days[i] >= cutoff]
+            ended = [i for i in waiting if days[i] < cutoff]
+            if ended:
+                self._last_chance(papers, days, ended, terms, idf, start, result)
             fresh = [i for i in todo if days[i] == day]
             rows = sorted(set(still) | set(fresh))
             self._add_day(day, papers, days, rows, terms, idf, start, seed, result)
@@ -192,6 +198,37 @@ class _Model:
             paper = papers[rows[row]]
             if row not in placed and paper.id not in self.assignments:
                 self._assign(paper, None, days[rows[row]], 0.0)
+
+    def _last_chance(
+        self,
+        papers: Sequence[Paper],
+        days: list[str],
+        rows: list[int],
+        terms: _Terms,
+        idf: np.ndarray,
+        start: int,
+        result: UpdateReport,
+    ) -> None:
+        """Papers whose wait for a new topic is over join their nearest topic if they are at
+        least LATE_JOIN close to it, of the live topics; the others stay without a topic."""
+        import numpy as np
+
+        ids = sorted(t for t, topic in self.topics.items() if topic.retired is None)
+        if not ids:
+            return
+        vectors = terms.vectors([i - start for i in rows], idf)
+        centroids = terms.matrix([self.topics[t].centroid for t in ids])
+        similarity = np.asarray((vectors @ centroids.T).todense())
+        joined: dict[int, list[int]] = {}
+        for row, column in enumerate(similarity.argmax(axis=1).tolist()):
+            score = float(similarity[row, column])
+            if score >= LATE_JOIN:
+                joined.setdefault(ids[column], []).append(row)
+                self._assign(papers[rows[row]], ids[column], days[rows[row]], score)
+        for topic_id, members in joined.items():
+            last = max(days[rows[m]] for m in members)
+            self._grow(topic_id, last, vectors[members], terms, [papers[rows[m]] for m in members])
+            result.joined += len(members)
 
     def _assign(self, paper: Paper, topic_id: int | None, day: str, score: float) -> None:
         self.assignments[paper.id] = TopicAssignment(paper.id, topic_id, day, round(score, 6))
