@@ -254,7 +254,7 @@ def digest(
         None,
         "--format",
         "-f",
-        help="md, html, text or json [default: from -o's extension, else md].",
+        help="md, html, text, json or atom [default: from -o's extension, else md].",
     ),
     output: str = typer.Option(None, "-o", "--output", help="Write to FILE, or DIR/ (dated name)."),
     template: Path = typer.Option(None, "--template", help="A Jinja template to render with."),
@@ -325,10 +325,16 @@ def digest(
     if email_to:
         _email_digest(env, settings, result, email_to, dry_run=dry_run, output=output)
         return
-    text = render(result, fmt, template=template, template_dirs=settings.template_dirs)
+    if fmt == "atom":
+        from papercli.history.feed import digest_atom
+
+        text, ext = digest_atom(result), "xml"
+    else:
+        text = render(result, fmt, template=template, template_dirs=settings.template_dirs)
+        ext = EXTENSIONS[fmt]
     if output:
         name = output_name(result)
-        path = output_path(output, date=result.date, name=name, ext=EXTENSIONS[fmt])
+        path = output_path(output, date=result.date, name=name, ext=ext)
         write_atomic(path, text)
         env.info(f"wrote {len(result.entries)} papers in {len(result.topics)} topics to {path}")
     elif fmt == "md" and template is None and env.out.is_terminal:
@@ -514,32 +520,62 @@ def papers(
         "seen", "--sort", help="seen (first seen, oldest first), date (newest first), upvotes."
     ),
     as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+    fmt: str = typer.Option(None, "--format", "-f", help="Export: bibtex, csl-json, jsonl or csv."),
+    output: Path = typer.Option(None, "-o", "--output", help="With --format: write to FILE."),
 ) -> None:
-    """List the papers in the store, with upvotes and comments where known.
+    """List the papers in the store, with upvotes and comments where known, or export them
+    with --format (BibTeX, CSL-JSON, JSON lines, CSV).
 
     With --json, one line per paper carrying every stored field, in the shape of a digest's
     JSON papers.
 
-    Example: papercli papers --since 1d --sort upvotes --limit 10
+    Example: papercli papers --since 7d --format bibtex -o week.bib
     """
     env: Environment = ctx.obj
     from papercli.digest import parse_since
     from papercli.fetch import source_filter
     from papercli.report import print_papers, sort_papers
 
+    _check_export_options(fmt, output, as_json)
     settings = _settings()
     with _store(settings) as store:
         if source is not None:
             source = source_filter(source, store.source_names())
         found = store.papers(since=parse_since(since) if since else None, source=source)
     found = sort_papers(found, sort)[:limit]
-    if as_json:
+    if fmt:
+        _export(env, found, fmt, output)
+    elif as_json:
         import json
 
         for paper in found:
             env.out.file.write(json.dumps(paper.to_json(), ensure_ascii=False) + "\n")
     else:
         print_papers(env, found)
+
+
+def _check_export_options(fmt: str | None, output: Path | None, as_json: bool) -> None:
+    from papercli.history.export import EXPORT_FORMATS
+
+    if fmt is not None and fmt not in EXPORT_FORMATS:
+        raise UsageError(f"--format {fmt!r} is not known", hint=f"use {', '.join(EXPORT_FORMATS)}")
+    if fmt and as_json:
+        raise UsageError("--json and --format both choose the output", hint="give one of them")
+    if output is not None and not fmt:
+        raise UsageError("-o needs --format", hint="e.g. --format bibtex -o papers.bib")
+
+
+def _export(env: Environment, papers, fmt: str, output: Path | None) -> None:
+    """Papers in an export format, to stdout or written whole to `output`."""
+    from papercli.deliver import write_atomic
+    from papercli.history.export import export
+
+    text = export(papers, fmt)
+    if output is None:
+        env.write(text)
+        return
+    write_atomic(output, text)
+    env.info(f"wrote {len(papers)} papers to {output}")
 
 
 @app.command()
@@ -553,6 +589,8 @@ def search(
     category: str = typer.Option(None, "--category", help="A category or archive: cs.LG, cs."),
     limit: int = typer.Option(20, "--limit", help="At most N papers, best first."),
     as_json: bool = typer.Option(False, "--json", help="JSON lines instead of a table."),
+    fmt: str = typer.Option(None, "--format", "-f", help="Export: bibtex, csl-json, jsonl or csv."),
+    output: Path = typer.Option(None, "-o", "--output", help="With --format: write to FILE."),
 ) -> None:
     """Search every stored paper's title, abstract and authors, best match first.
 
@@ -566,6 +604,7 @@ def search(
     from papercli.history.search import search as search_store
     from papercli.report import print_hits
 
+    _check_export_options(fmt, output, as_json)
     settings = _settings()
     with _store(settings) as store:
         hits = search_store(
@@ -576,7 +615,9 @@ def search(
             category=category,
             limit=limit,
         )
-    if as_json:
+    if fmt:
+        _export(env, [hit.paper for hit in hits], fmt, output)
+    elif as_json:
         import json
 
         for hit in hits:
@@ -641,6 +682,34 @@ def run_digest(
 
 
 @app.command()
+def feed(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="A digest defined as [digest.NAME] in the config."),
+    output: Path = typer.Option(None, "-o", "--output", help="Write the feed to FILE.xml."),
+    no_fetch: bool = typer.Option(False, "--no-fetch", help="Use the store as it is."),
+    self_url: str = typer.Option(None, "--url", help="Where the feed is served (rel=self)."),
+) -> None:
+    """Write a named digest's Atom feed: its papers of the last `since`, one entry per paper.
+
+    Fetches the digest's sources first (unless --no-fetch); entries keep their id across
+    versions. For cron next to a web server: `papercli schedule NAME --feed FILE`.
+
+    Example: papercli feed diffusion -o /var/www/feeds/diffusion.xml
+    """
+    env: Environment = ctx.obj
+    from papercli.deliver import write_atomic
+    from papercli.history.named_feed import build_named_feed
+
+    result = build_named_feed(_settings(), name, fetch=not no_fetch, self_url=self_url)
+    if output is None:
+        env.write(result.text)
+    else:
+        write_atomic(output, result.text)
+        env.info(f"wrote {len(result.papers)} papers to {output}")
+    _exit_on_failures(env, result.fetched)
+
+
+@app.command()
 def send(
     ctx: typer.Context,
     retry: bool = typer.Option(
@@ -675,8 +744,14 @@ def schedule(
     at: str = typer.Option("07:30", "--at", help="Time of day, HH:MM (local time)."),
     weekdays: bool = typer.Option(False, "--weekdays", help="Monday to Friday only."),
     install_it: bool = typer.Option(False, "--install", help="Add it to your crontab."),
+    feed: Path = typer.Option(
+        None, "--feed", help="Write the digest's Atom feed to FILE instead of emailing it."
+    ),
 ) -> None:
     """Print the crontab line that runs a named digest (or --install it).
+
+    With --feed FILE the line writes the digest's Atom feed there (`papercli feed NAME -o FILE`);
+    a digest can have both lines.
 
     Example: papercli schedule diffusion --at 07:30 --weekdays --install
     """
@@ -694,10 +769,11 @@ def schedule(
         config_path=settings.config_path.absolute(),
         env=settings_for_cron(),
         options=_global_options_for_cron(env, settings),
+        feed=feed.absolute() if feed else None,
     )
     (settings.home / "logs").mkdir(parents=True, exist_ok=True)
     if install_it:
-        changed = install(line, name)
+        changed = install(line, f"{name}:feed" if feed else name)
         env.info("crontab updated" if changed else "crontab already has this line")
     env.out.print(line, markup=False, soft_wrap=True)
 

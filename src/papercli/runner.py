@@ -435,7 +435,7 @@ def retry_outbox(settings: Settings):
         deliveries.replay()
         result = retry(Outbox(settings.outbox_dir), smtp, deliveries.on_sent)
         for warning in deliveries.warnings:
-            console.error(warning)
+            console.warning(warning)
         return result
 
 
@@ -490,7 +490,7 @@ class Deliveries:
 
 def report(result: RunResult) -> None:
     for warning in result.warnings:
-        console.error(warning)
+        console.warning(warning)
     if result.sent:
         for recipients, count in result.sent:
             console.info(f"{result.digest}: sent {count} papers to {', '.join(recipients)}")

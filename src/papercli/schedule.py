@@ -41,6 +41,7 @@ def cron_line(
     config_path: Path,
     env: Mapping[str, str] | None = None,
     options: Sequence[str] = (),
+    feed: Path | None = None,
 ) -> str:
     """One crontab line, with absolute paths and output to a log file.
 
@@ -48,6 +49,8 @@ def cron_line(
     --config /c.toml run diffusion >> /log 2>&1 # papercli:diffusion' (on one line).
     `env` (see `settings_for_cron`) and the global `options` given to `schedule` go into the
     line, so the cron run uses the same store, config and upstreams as the command that made it.
+    With `feed` (an absolute path) the line runs `feed NAME -o FEED` instead of `run NAME`, and
+    its marker is `# papercli:NAME:feed`, so a digest's mail and feed lines are kept apart.
     """
     if not re.fullmatch(r"[\w.\-]+", name) or name.startswith("-"):
         raise UsageError(
@@ -60,6 +63,7 @@ def cron_line(
         *(((key, val) for key, val in (env or {}).items())),
         ("the config path", str(config_path)),
         ("the log path", str(log_path)),
+        *((("the feed path", str(feed)),) if feed else ()),
         *(("an option", option) for option in options),
         ("papercli's own path", " ".join(papercli_command())),
     ]:
@@ -70,13 +74,13 @@ def cron_line(
                 hint="use a path without line breaks (check PAPERCLI_HOME and PAPERCLI_DB)",
             )
     prefix = "".join(f"{key}={shlex.quote(value)} " for key, value in sorted((env or {}).items()))
-    command = [
-        *papercli_command(), "--quiet", *options, "--config", str(config_path), "run", name
-    ]  # fmt: skip
+    job = ["feed", name, "-o", str(feed)] if feed else ["run", name]
+    command = [*papercli_command(), "--quiet", *options, "--config", str(config_path), *job]
     days = "1-5" if weekdays else "*"
     shell = f"{prefix}{shlex.join(command)} >> {shlex.quote(str(log_path))} 2>&1"
     # cron ends the command at an unescaped % (the rest becomes stdin): `\%` is a literal one.
-    return f"{minute} {hour} * * {days} {shell.replace('%', chr(92) + '%')} {MARKER}{name}"
+    marker = f"{MARKER}{name}:feed" if feed else f"{MARKER}{name}"
+    return f"{minute} {hour} * * {days} {shell.replace('%', chr(92) + '%')} {marker}"
 
 
 def install(line: str, name: str) -> bool:

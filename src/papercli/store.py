@@ -287,6 +287,26 @@ def m008_project_page(conn: sqlite3.Connection) -> None:
         _run(conn, "ALTER TABLE papers ADD COLUMN project_page TEXT;")
 
 
+@migration
+def m009_version_seen(conn: sqlite3.Connection) -> None:
+    """When papercli first stored each version of a paper, so a feed's entry can say when its
+    current version appeared even where the source dates only the first one (listings, RSS).
+    Papers stored before this know only their current version, as of their first_seen."""
+    _run(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS paper_versions (
+            paper_id TEXT NOT NULL REFERENCES papers (id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (paper_id, version)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO paper_versions (paper_id, version, first_seen)
+            SELECT id, version, first_seen FROM papers WHERE version IS NOT NULL;
+        """,
+    )
+
+
 def now() -> str:
     """The current time as papercli stores it, e.g. '2024-08-02T09:30:00Z'."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -496,6 +516,16 @@ def _paper(row: tuple[Any, ...]) -> Paper:
     return Paper(**data)
 
 
+def _noting_versions(
+    rows: Iterator[dict[str, Any]], versions: list[tuple[str, int, str]], seen_at: str
+) -> Iterator[dict[str, Any]]:
+    """`rows` as they are, noting (id, version, seen_at) of each one that has a version."""
+    for row in rows:
+        if row["version"] is not None:
+            versions.append((row["id"], row["version"], seen_at))
+        yield row
+
+
 def _plain_id(paper_id: str) -> str:
     """'2408.00714v2' -> '2408.00714'; ids that are not arXiv ids are kept as they are."""
     if paper_id.startswith("title:"):
@@ -681,7 +711,13 @@ class Store:
             stored = self._stored_rows(conn, ids)
             listed = self._ids_with_source(conn, ids, source)
             rows = self._merged_rows(page.papers, stored, seen_at, counts)
-            conn.executemany(_UPSERT, rows)
+            versions: list[tuple[str, int, str]] = []
+            conn.executemany(_UPSERT, _noting_versions(rows, versions, seen_at))
+            conn.executemany(
+                "INSERT OR IGNORE INTO paper_versions (paper_id, version, first_seen)"
+                " VALUES (?, ?, ?)",
+                versions,
+            )
             conn.executemany(
                 "INSERT OR IGNORE INTO paper_sources (paper_id, source, first_seen)"
                 " VALUES (?, ?, ?)",
@@ -864,6 +900,18 @@ class Store:
                     " prefixes as diffus*",
                 ) from None
         return [(_paper(row), float(row[-1])) for row in rows]
+
+    def version_seen(self, ids: Sequence[str]) -> dict[str, str]:
+        """Paper id -> when papercli first stored the paper's current version (papers with a
+        version only): a new version moves it, seeing the same version again does not."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT p.id, v.first_seen FROM papers p JOIN paper_versions v"
+                " ON v.paper_id = p.id AND v.version = p.version"
+                " WHERE p.id IN (SELECT value FROM json_each(?))",
+                (json.dumps([_plain_id(i) for i in ids]),),
+            ).fetchall()
+        return dict(rows)
 
     # --- fetch log ---------------------------------------------------------------------------
 
