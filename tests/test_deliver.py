@@ -568,17 +568,34 @@ def test_outbox_add_items_remove(tmp_path):
     ]
 
 
-def test_outbox_ignores_an_eml_without_sidecar_and_reports_a_broken_one(tmp_path):
+def test_outbox_ignores_an_eml_without_sidecar_and_quarantines_a_broken_one(tmp_path):
     outbox = Outbox(tmp_path / "outbox")
     eml = outbox.add(digest_message(), digest="ml", paper_ids=[], recipients=[USER])
+    good = outbox.add(digest_message(), digest="cv", paper_ids=[], recipients=[USER])
     sidecar = eml.with_suffix(".json")
     text = sidecar.read_text()
     sidecar.unlink()  # as if the run died between the two writes
-    assert outbox.items() == []
+    assert [i.eml for i in outbox.items()] == [good] and outbox.quarantined == []
     sidecar.write_text(text[: len(text) // 2])
-    with pytest.raises(DeliveryError) as info:
-        outbox.items()
-    assert str(info.value).startswith(f"outbox item {sidecar} is unreadable (JSONDecodeError")
+    assert [i.eml for i in outbox.items()] == [good]
+    (line,) = outbox.quarantined
+    assert line.startswith(f"outbox item {eml} is unreadable (JSONDecodeError")
+    assert line.endswith(f"moved it to {outbox.quarantine_dir}: fix or delete it by hand")
+    assert sorted(p.name for p in outbox.quarantine_dir.iterdir()) == [eml.name, sidecar.name]
+
+
+def test_outbox_never_follows_a_symlinked_eml(tmp_path, server):
+    outbox = Outbox(tmp_path / "outbox")
+    eml = outbox.add(digest_message(), digest="ml", paper_ids=[], recipients=[USER])
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Subject: private\n\nthe private key\n")
+    eml.unlink()
+    eml.symlink_to(secret)
+    result = retry(outbox, server.settings(), on_sent=lambda item: None)
+    assert result.sent == [] and server.handler.envelopes == []
+    (line,) = result.quarantined
+    assert line.startswith(f"outbox item {eml} is a symbolic link, which papercli never sends")
+    assert (outbox.quarantine_dir / eml.name).is_symlink() and secret.exists()
 
 
 def test_retry_sends_and_empties_the_outbox(server, tmp_path):

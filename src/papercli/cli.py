@@ -709,6 +709,10 @@ def send(
             f"{len(result.failed)} message(s) could not be sent: {result.errors[0].message}",
             hint="they stay in the outbox; run `papercli send` again later",
         )
+    if result.quarantined:
+        for line in result.quarantined[1:]:
+            env.error(line)
+        raise DeliveryError(result.quarantined[0])
 
 
 @app.command()

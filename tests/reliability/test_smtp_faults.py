@@ -113,3 +113,23 @@ def test_digest_email_to_refused_after_data_is_kept_in_the_outbox(papercli_home)
         (msg,) = good.messages
         assert msg["To"] == "c@example.org"
     assert outbox_items(papercli_home) == []
+
+
+def test_one_broken_outbox_item_is_set_aside_and_the_rest_is_sent(papercli_home):
+    with running(Scripted(replies={"DATA": REFUSALS[0]})) as server:
+        write_config(papercli_home, server.port)
+        for args in (("run", "diff"), ("digest", str(SEED), "--email-to", "c@example.org")):
+            assert run_cli(*args).code == ExitCode.DELIVERY
+    broken, good = outbox_items(papercli_home)
+    broken.meta.write_text("{not json")
+    with running(Collector()) as server:
+        write_config(papercli_home, server.port)
+        result = run_cli("send")
+        assert result.code == ExitCode.DELIVERY, result.err
+        assert "outbox: sent 1, still waiting 0" in result.err
+        assert f"Error: outbox item {broken.eml} is unreadable (JSONDecodeError" in result.err
+        (msg,) = server.messages
+        assert msg["Message-ID"] == good.message_id
+        assert run_cli("send").code == 0  # said once; the item waits in quarantine/
+    assert outbox_items(papercli_home) == []
+    assert (papercli_home / "outbox" / "quarantine" / broken.eml.name).exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class RetryResult:
     sent: list[OutboxItem] = field(default_factory=list)
     failed: list[OutboxItem] = field(default_factory=list)
     errors: list[DeliveryError] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # one line each, for the user
 
 
 class Outbox:
@@ -48,6 +50,11 @@ class Outbox:
 
     def __init__(self, dir: Path) -> None:
         self.dir = Path(dir)
+        self.quarantined: list[str] = []  # what `items` moved aside, one line each
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.dir / "quarantine"
 
     def add(
         self, msg: EmailMessage, *, digest: str, paper_ids: Sequence[str], recipients: Sequence[str]
@@ -72,15 +79,38 @@ class Outbox:
         return eml
 
     def items(self) -> list[OutboxItem]:
-        """The complete items, oldest first."""
+        """The complete items, oldest first.
+
+        An item that cannot be read, or whose files are symbolic links (papercli writes none,
+        and would mail whatever they point to), is moved to `quarantine/` and said in
+        `quarantined`, so one broken item never blocks the others.
+        """
         if not self.dir.is_dir():
             return []
-        found = [
-            self._read(meta)
-            for meta in self.dir.glob("*.json")
-            if meta.with_suffix(".eml").is_file()
-        ]
+        found = []
+        for meta in sorted(self.dir.glob("*.json")):
+            eml = meta.with_suffix(".eml")
+            if eml.is_symlink() or meta.is_symlink():
+                self._quarantine(meta, "is a symbolic link, which papercli never sends")
+            elif eml.is_file():
+                try:
+                    found.append(self._read(meta))
+                except DeliveryError as exc:
+                    self._quarantine(meta, exc.message.removeprefix(f"outbox item {meta} "))
         return sorted(found, key=lambda item: (item.created, item.eml.name))
+
+    def _quarantine(self, meta: Path, reason: str) -> None:
+        try:
+            self.quarantine_dir.mkdir(exist_ok=True)
+            for path in (meta.with_suffix(".eml"), meta):
+                if path.is_symlink() or path.exists():
+                    os.rename(path, self.quarantine_dir / path.name)
+            where = f"moved it to {self.quarantine_dir}"
+        except OSError as exc:
+            where = f"could not move it aside ({exc.strerror}), skipped it"
+        self.quarantined.append(
+            f"outbox item {meta.with_suffix('.eml')} {reason}; {where}: fix or delete it by hand"
+        )
 
     def remove(self, item: OutboxItem) -> None:
         item.meta.unlink(missing_ok=True)
@@ -124,7 +154,9 @@ def retry(
     with outbox_lock(outbox.dir):
         # Read under the lock: what the previous holder sent is gone by now.
         items = [item for item in outbox.items() if digest is None or item.digest == digest]
-        return _send_items(outbox, items, smtp, on_sent)
+        result = _send_items(outbox, items, smtp, on_sent)
+        result.quarantined = outbox.quarantined
+        return result
 
 
 def _send_items(
@@ -155,7 +187,9 @@ def _send_items(
 
 def _send_item(session: SmtpSession, item: OutboxItem) -> None:
     try:
-        data = item.eml.read_bytes()
+        # O_NOFOLLOW: a link put there after `items` looked must not mail the file it points to.
+        with os.fdopen(os.open(item.eml, os.O_RDONLY | os.O_NOFOLLOW), "rb") as file:
+            data = file.read()
     except OSError as exc:
         raise DeliveryError(
             f"outbox item {item.eml} is unreadable ({exc.strerror})", hint=RETRY_HINT
