@@ -15,8 +15,12 @@ Rows (targets from the performance issue):
    is the example "Clustering text documents using k-means" as scikit-learn documents it:
    TfidfVectorizer(max_df=0.5, min_df=2, stop_words="english") -> TruncatedSVD(100) ->
    Normalizer -> KMeans(k-means++, max_iter=100, n_init=1).
-5. end to end: `papercli digest` of a 1,000-paper day from the store to an HTML file (< 2.5 s),
-   and `papercli topics` on a 100,000-line arXiv-metadata-style JSONL file (peak memory)
+5. end to end: `papercli digest` of a 1,000-paper day from the store to an HTML file (< 2.5 s)
+6. topics CLI: `papercli topics FILE.jsonl --topics 60 --json` on 75,000 lines against
+   benchmarks/reference_lsa.py (reads the same file, scikit-learn's LSA + k-means, prints the
+   assignments), whole processes, time and peak memory; then both again beside a CPU-bound
+   process (no slower than the reference, alone and under load)
+7. growth (--growth 3000,30000,75000,300000): the topics CLI's time and peak memory by size
 """
 
 from __future__ import annotations
@@ -253,32 +257,93 @@ def bench_end_to_end() -> None:
         out = Path(tmp) / "digest.html"
         command = [shutil.which("papercli", path=str(Path(sys.executable).parent)) or "papercli",
                    "digest", "--format", "html", "-o", str(out)]  # fmt: skip
-        wall = best_wall(command, runs=3, env=env)
+        runs = [measured(command, env=env) for _ in range(3)]
         size = out.stat().st_size
-    row("end to end: digest 1,000 papers -> HTML", f"{wall:.2f} s ({size // 1024} KB)", "-", "-",
-        "< 2.5 s")  # fmt: skip
+    wall, cpu = min(r[0] for r in runs), min(r[2] for r in runs)
+    row("end to end: digest 1,000 papers -> HTML",
+        f"{wall:.2f} s, cpu {cpu:.2f} s ({size // 1024} KB)", "-", "-", "< 2.5 s")  # fmt: skip
 
 
-def bench_topics_cli(n: int = 100_000) -> None:
-    """`papercli topics FILE.jsonl` on an arXiv-metadata-style file (the Kaggle dump's fields),
-    the whole command: reading the file, clustering, the table."""
-    import resource
+def measured(command: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """Wall seconds, peak resident MB and CPU seconds of one child process (its own figures,
+    not the largest child's). On a shared machine the CPU time is the steadier figure."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({status})")
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
+
+def write_metadata_file(path: Path, n: int) -> None:
+    """n real abstracts (repeated with new ids past cs-daily's 7,970) in the arXiv metadata
+    dump's shape (the Kaggle file's fields)."""
+    with path.open("w", encoding="utf-8") as out:
+        for paper in synthetic_papers(n):
+            record = {"id": paper.id, "submitter": None, "authors": ", ".join(paper.authors),
+                      "title": paper.title, "comments": None, "journal-ref": None,
+                      "doi": None, "categories": " ".join(paper.categories),
+                      "abstract": paper.abstract, "update_date": "2024-04-02"}  # fmt: skip
+            out.write(json.dumps(record) + "\n")
+
+
+BURNER = "while True: sum(i * i for i in range(10_000))"
+
+
+def topics_cli_pair(path: Path, k: int, home: str, loaded: bool) -> tuple[tuple, tuple]:
+    """(papercli, reference) as whole processes on `path`, beside a CPU-bound process if
+    `loaded`: `papercli topics FILE --topics K --json` and benchmarks/reference_lsa.py."""
+    papercli = [shutil.which("papercli", path=str(Path(sys.executable).parent)) or "papercli",
+                "topics", str(path), "--topics", str(k), "--json"]  # fmt: skip
+    reference = [sys.executable, str(HERE / "reference_lsa.py"), str(path), str(k)]
+    burner = subprocess.Popen([sys.executable, "-c", BURNER]) if loaded else None
+    try:
+        ours = measured(papercli, env={**os.environ, "PAPERCLI_HOME": home})
+        theirs = measured(reference)
+    finally:
+        if burner is not None:
+            burner.kill()
+            burner.wait()
+    return ours, theirs
+
+
+def bench_topics_cli(sizes: list[int], k: int = 60) -> None:
+    """`papercli topics FILE.jsonl --topics 60 --json` against a plain script that reads the same
+    file, runs scikit-learn's LSA + k-means and prints the assignments: whole processes, the way
+    a user runs either; alone, then with a CPU-bound process competing for the cores."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "metadata.jsonl"
-        with path.open("w", encoding="utf-8") as out:
-            for paper in synthetic_papers(n):
-                record = {"id": paper.id, "submitter": None, "authors": ", ".join(paper.authors),
-                          "title": paper.title, "comments": None, "journal-ref": None,
-                          "doi": None, "categories": " ".join(paper.categories),
-                          "abstract": paper.abstract, "update_date": "2024-04-02"}  # fmt: skip
-                out.write(json.dumps(record) + "\n")
-        command = [shutil.which("papercli", path=str(Path(sys.executable).parent)) or "papercli",
-                   "topics", str(path), "--topics", "20"]  # fmt: skip
-        wall = best_wall(command, runs=1, env={**os.environ, "PAPERCLI_HOME": tmp})
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    row(f"topics CLI: {n:,}-line JSONL file", f"{wall:.1f} s, peak {peak:.0f} MB", "-", "-",
-        "works, < 1.5 GB")  # fmt: skip
+        for n in sizes:
+            path = Path(tmp) / f"metadata-{n}.jsonl"
+            write_metadata_file(path, n)
+            for loaded in (False, True):
+                ours, theirs = topics_cli_pair(path, k, tmp, loaded)
+                name = f"topics CLI: {n:,} lines, k={k}" + (", + CPU load" if loaded else "")
+                row(name, f"{ours[0]:.1f} s (cpu {ours[2]:.1f}), {ours[1]:.0f} MB",
+                    f"LSA script {theirs[0]:.1f} s (cpu {theirs[2]:.1f}), {theirs[1]:.0f} MB",
+                    f"{ours[0] / theirs[0]:.2f}x time, {ours[1] / theirs[1]:.2f}x mem",
+                    "<= 1x")  # fmt: skip
+            path.unlink()
+
+
+def bench_growth(sizes: list[int]) -> None:
+    """papercli topics as a whole process on 3k..300k lines: time and peak memory, and the
+    memory per paper beyond the smallest run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        first: tuple[int, float] | None = None
+        for n in sizes:
+            path = Path(tmp) / f"metadata-{n}.jsonl"
+            write_metadata_file(path, n)
+            ours, theirs = topics_cli_pair(path, 60, tmp, loaded=False)
+            path.unlink()
+            per_paper = "-"
+            if first is not None:
+                per_paper = f"{(ours[1] - first[1]) * 1024 / (n - first[0]):.1f} KB/paper"
+            first = first or (n, ours[1])
+            row(f"growth: topics CLI {n:,} lines",
+                f"{ours[0]:.1f} s (cpu {ours[2]:.1f}), {ours[1]:.0f} MB",
+                f"LSA script {theirs[0]:.1f} s (cpu {theirs[2]:.1f}), {theirs[1]:.0f} MB",
+                per_paper, "-")  # fmt: skip
 
 
 def machine() -> str:
@@ -295,10 +360,20 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
 
 
+def _sizes(text: str) -> list[int]:
+    return [int(size) for size in text.split(",") if size]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 100,000-abstract rows")
-    parser.add_argument("--only", help="run one group: startup, parsing, store, topics, end")
+    parser.add_argument(
+        "--only", help="run one group: startup, parsing, store, topics, end, cli, growth"
+    )
+    parser.add_argument("--cli-sizes", default="75000", help="lines for the topics CLI rows")
+    parser.add_argument(
+        "--growth", default="", help="sizes for the growth rows, e.g. 3000,30000,75000,300000"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
@@ -307,7 +382,9 @@ def main() -> None:
         "parsing": [bench_parsing],
         "store": [bench_store],
         "topics": [lambda: bench_topics(sizes)],
-        "end": [bench_end_to_end] + ([] if args.quick else [bench_topics_cli]),
+        "end": [bench_end_to_end],
+        "cli": [] if args.quick else [lambda: bench_topics_cli(_sizes(args.cli_sizes))],
+        "growth": [lambda: bench_growth(_sizes(args.growth))] if args.growth else [],
     }
     if args.only and args.only not in groups:
         parser.error(f"--only takes one of {', '.join(groups)}")

@@ -89,13 +89,16 @@ def test_a_topic_is_born_when_papers_of_a_new_field_arrive(built: Built) -> None
     assert report.born, "the machine-learning papers of Hugging Face fit no cosmology topic"
     with Store(built.path) as store:
         hf_ids = {p.id for p in store.papers(source="hf:2024-05-27")}
+    groups = []
     for topic_id in report.born:
         topic = next(t for t in state.topics if t.id == topic_id)
         assert topic.born == "2024-05-27"
-        members = {p for p, a in state.assignments.items() if a.topic_id == topic_id}
-        assert members <= hf_ids
+        groups.append({p for p, a in state.assignments.items() if a.topic_id == topic_id})
         with Store(built.path) as store:
             assert store.topic_labels(topic_id)[0] == ("2024-05-27", topic.label)
+    # Astro papers still waiting from the days before may be born as a group of their own.
+    assert any(members <= hf_ids for members in groups)
+    assert all(members <= hf_ids or not members & hf_ids for members in groups)
     # The astro topics of the day before kept their ids and labels.
     before = _topics(by_day["2024-05-08"][0])
     assert {i: _topics(state)[i] for i in before} == before

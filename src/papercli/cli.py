@@ -276,6 +276,12 @@ def digest(
     title: str = typer.Option(None, "--title", help="The digest's title."),
     email_to: list[str] = typer.Option(None, "--email-to", help="Email it to ADDR (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="With --email-to: write the .eml."),
+    rank: str = typer.Option(
+        "default", "--rank", help="default, or personal (your likes, library, followed authors)."
+    ),
+    min_score: float = typer.Option(
+        None, "--min-score", help="With --rank personal: keep papers scoring at least this (0-1)."
+    ),
 ) -> None:
     """Render a digest of the papers matching --topic, grouped into topics.
 
@@ -292,6 +298,7 @@ def digest(
 
     settings = _settings()
     fmt = format_for(fmt, None if email_to else output)  # with --email-to, -o is the .eml
+    ranker = _ranker(settings, rank, min_score)
     with work_progress(env) as bar:
         papers, page_date = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:
@@ -310,7 +317,11 @@ def digest(
             updates=updates,
             max_papers=max_papers if max_papers or not email_to else EMAIL_MAX_PAPERS,
             progress=bar.topics,
+            ranker=ranker,
+            min_score=min_score,
         )
+        if rank == "personal":
+            result.rank = "personal"
     if email_to:
         _email_digest(env, settings, result, email_to, dry_run=dry_run, output=output)
         return
@@ -332,6 +343,17 @@ def digest(
         env.out.print(Markdown(text, hyperlinks=True))
     else:
         env.write(text)
+
+
+def _ranker(settings: Settings, rank: str, min_score: float | None):
+    """The personal Ranker when --rank personal finds signals in the store, else None."""
+    from papercli.personal.ranking import check_rank, ranker_from_store
+
+    rank = check_rank(rank, min_score)
+    if rank == "default":
+        return None
+    with _store(settings) as store:
+        return ranker_from_store(store, rank, _env().info)
 
 
 def _email_digest(
@@ -763,6 +785,42 @@ def _global_options_for_cron(env: Environment, settings: Settings) -> list[str]:
 
 
 # --- personal relevance --------------------------------------------------------------------------
+
+
+library_app = typer.Typer(no_args_is_help=True, help="Your own papers, as positive examples.")
+app.add_typer(library_app, name="library")
+
+
+@library_app.command("add")
+def library_add(
+    files: list[Path] = typer.Argument(..., metavar="FILE...", help="BibTeX, CSL-JSON or ids."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+):
+    """Add your own papers (a BibTeX or CSL-JSON export, or a list of arXiv ids/URLs).
+
+    Entries are matched to stored papers by arXiv id, then by title; the others keep their own
+    title and abstract. Adding the same file again changes nothing.
+
+    Example: papercli library add ~/zotero-export.bib
+    """
+    from papercli.personal.library import add_files
+    from papercli.personal.signals import Signals
+
+    env = _env()
+    with _store(_settings()) as store:
+        report = add_files(Signals(store), files)
+    if as_json:
+        import json
+
+        env.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    env.info(
+        f"read {report.read}: {report.matched} matched in the store,"
+        f" {report.own_text} kept with their own text, {len(report.skipped)} skipped;"
+        f" {report.added} added to the library ({report.already} were in it already)"
+    )
+    for skipped in report.skipped:
+        env.info(f"  skipped {skipped.label}: {skipped.reason}")
 
 
 def _rate(ids: list[str], rating: int | None) -> None:

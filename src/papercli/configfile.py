@@ -59,6 +59,8 @@ sources = ["hf", "arxiv:cs.LG"]
 # updates = true            # matching replacements listed under "Updated" at the end
 # sort = "best"             # best (match, then upvotes), relevance, upvotes or date
 # max_papers = 50           # full cards; matching papers beyond get one line each
+# rank = "default"          # "personal": ordered by your likes, library and followed authors
+# min_score = 0.5           # with rank = "personal": the lowest score kept (0-1)
 # limit = 200               # at most this many matching papers at all [default: no limit]
 # n_topics = 6              # topics to group the cards in [default: from the count, <= 8]
 # send_empty = false        # send a short "nothing new" mail on quiet days

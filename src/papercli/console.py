@@ -70,6 +70,13 @@ class Environment:
         if not self.quiet:
             self.err.print(message, markup=False)
 
+    def warning(self, message: str) -> None:
+        """A line on stderr about something that went wrong but did not fail the command
+        (the exit code stays 0), unless --quiet."""
+        if not self.quiet:
+            line = _CONTROL.sub(" ", message)
+            self.err.print(f"Warning: {line}", markup=False, highlight=False, soft_wrap=True)
+
     def error(self, message: str) -> None:
         """The one-line error every failure ends in."""
         line = _CONTROL.sub(" ", message)
@@ -110,6 +117,11 @@ def __getattr__(name: str) -> Any:
 def info(message: str) -> None:
     """A diagnostic line on stderr of the current invocation, unless --quiet."""
     current().info(message)
+
+
+def warning(message: str) -> None:
+    """A warning line of the current invocation (see Environment.warning)."""
+    current().warning(message)
 
 
 def error(message: str) -> None:

@@ -15,9 +15,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from papercli.errors import NoMatchError, UsageError
 from papercli.models import ANNOUNCE_KINDS, CROSS, NEW, REPLACE, Digest, DigestEntry, Paper, Topic
+
+if TYPE_CHECKING:
+    from papercli.personal.ranking import Ranker
 
 SORTS = ("best", "relevance", "upvotes", "date")
 DEFAULT_ANNOUNCE = (NEW, CROSS)
@@ -32,6 +36,8 @@ POPULAR = 100
 # A category level is used when two archives each hold this share of the shown papers.
 ARCHIVE_SHARE = 0.15
 OTHER_ID = -1
+FOLLOWED_ID = -2  # the personal ranking's first section: papers by followed authors
+FOLLOWED_WHY = "followed author: "
 EMAIL_MAX_PAPERS = 50  # full cards in an email: 50 stay well under Gmail's 102 KB clipping
 
 
@@ -120,6 +126,8 @@ def build_digest(
     max_papers: int | None = None,
     explain_no_match: bool = True,
     progress: Callable[[str, float], None] | None = None,
+    ranker: Ranker | None = None,
+    min_score: float | None = None,
 ) -> Digest:
     """The digest of `papers` matching `queries` (all when none) and no `excludes`.
 
@@ -127,7 +135,9 @@ def build_digest(
     without a type, as from Hugging Face, count as new). Matching replacements not among them go
     to `updates` unless `updates` is False. `limit` caps the papers kept; `max_papers` the full
     cards, the rest listed one line each in `more`. `day` defaults to the latest day the shown
-    papers were announced.
+    papers were announced. A `ranker` (papercli.personal) orders the matches by the reader's
+    own model instead of `sort`, drops those under `min_score`, and keeps papers by followed
+    authors whatever the queries, first, under "Followed authors".
     """
     from papercli.selection import Matcher
 
@@ -137,8 +147,11 @@ def build_digest(
     matcher = Matcher(queries, excludes)
     cards: list[DigestEntry] = []
     updated: list[DigestEntry] = []
+    unqueried = Matcher((), excludes) if ranker is not None and queries else None
     for paper in papers:
         match = matcher.match(paper)
+        if match is None and unqueried is not None and ranker and ranker.followed_author(paper):
+            match = unqueried.match(paper)
         if match is None:
             continue
         entry = DigestEntry(paper, OTHER_ID, match.score, match.terms)
@@ -150,15 +163,28 @@ def build_digest(
         if explain_no_match:
             raise _no_match(papers, queries, n_topics)
         raise NoMatchError(f"no paper matches {', '.join(map(repr, queries))}")
-    cards.sort(key=_sort_key(sort))
-    updated.sort(key=_sort_key(sort))
+    if ranker is not None:
+        from papercli.personal.ranking import rank_entries
+
+        cards = rank_entries(ranker, cards, min_score)
+        updated = rank_entries(ranker, updated, min_score)
+    else:
+        cards.sort(key=_sort_key(sort))
+        updated.sort(key=_sort_key(sort))
     if limit is not None:
         cards = cards[: max(limit, 0)]
     cap = len(cards) if max_papers is None else max(max_papers, 0)
     cards, more = cards[:cap], cards[cap:]
-    topics = assign_topics(cards, n_topics, progress=progress)
-    digest = _group(cards, topics, queries, excludes, title, len(papers))
+    followed = [e for e in cards if e.why and e.why[0].startswith(FOLLOWED_WHY)]
+    rest = [e for e in cards if not (e.why and e.why[0].startswith(FOLLOWED_WHY))]
+    topics = assign_topics(rest, n_topics, progress=progress)
+    if followed:
+        for entry in followed:
+            entry.topic_id = FOLLOWED_ID
+        topics = [Topic(FOLLOWED_ID, "Followed authors", [], len(followed)), *topics]
+    digest = _group([*followed, *rest], topics, queries, excludes, title, len(papers))
     digest.more, digest.updates, digest.sort = more, updated, sort
+    digest.rank = "personal" if ranker is not None else "default"
     digest.date = day or latest_day(e.paper for e in [*cards, *more, *updated])
     return digest
 

@@ -243,7 +243,7 @@ class _Cache:
             self.evict()
         except ConfigError as exc:
             self.broken = exc.message
-            console.info(f"Warning: {exc.message}; fetching goes on without the cache")
+            console.warning(f"{exc.message}; fetching goes on without the cache")
 
     def evict(self) -> None:
         """Drop the least recently written answers until the cache holds at most max_bytes."""

@@ -190,6 +190,9 @@ class DigestEntry:
     topic_id: int
     score: float = 0.0
     matched_terms: list[str] = field(default_factory=list)
+    # Why the personal ranking kept it: "followed author: X", the closest liked or library paper,
+    # the terms that weighed most (empty unless the digest is ranked personally).
+    why: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -208,6 +211,7 @@ class Digest:
     # Matching replacements of papers not shown before: the short "Updated" section at the end.
     updates: list[DigestEntry] = field(default_factory=list)
     sort: str = "best"
+    rank: str = "default"  # "personal": ordered by the reader's own model (see papercli.personal)
     # An email lists what fits in its size budget; the rest (`unlisted` one-line entries, of
     # them `unlisted_more` from `more`) is in the attached full digest, named `attachment`.
     unlisted: int = 0

@@ -573,4 +573,4 @@ def _entry_json(entry: DigestEntry) -> dict[str, Any]:
         # Rounded so the same digest dumps the same bytes on any machine's float maths.
         "score": round(entry.score, 4),
         "matched_terms": list(entry.matched_terms),
-    }
+    } | ({"why": list(entry.why)} if entry.why else {})

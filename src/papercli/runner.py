@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from papercli import console
 from papercli.deliver.journal import Accepted, Journal
-from papercli.errors import ConfigError, DeliveryError, LockedError, NoMatchError, StoreError
+from papercli.errors import (
+    ConfigError,
+    DeliveryError,
+    LockedError,
+    NoMatchError,
+    PapercliError,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -34,6 +41,7 @@ ADHOC_DIGEST = "email-to"  # the outbox's name for `digest --email-to` messages
 KNOWN_KEYS = {
     "sources", "topics", "exclude", "format", "recipients", "subject", "send_empty", "since",
     "n_topics", "limit", "sort", "title", "max_papers", "updates", "announce",
+    "rank", "min_score",
 }  # fmt: skip
 
 
@@ -57,6 +65,8 @@ class DigestConfig:
     max_papers: int = 50  # full cards; matching papers beyond get one line each
     updates: bool = True  # matching replacements listed under "Updated"
     announce: list[str] | None = None  # announce types shown as cards [default: new, cross]
+    rank: str = "default"  # or "personal": ordered by the reader's own model (papercli.personal)
+    min_score: float | None = None  # with rank = "personal": the lowest score kept (0-1)
 
     @classmethod
     def from_settings(cls, settings: Settings, name: str) -> DigestConfig:
@@ -75,6 +85,12 @@ class DigestConfig:
         if unknown:
             raise ConfigError(f"unknown setting {unknown[0]!r} in [digest.{name}]")
         config = cls(name=name, **table)
+        from papercli.personal.ranking import check_rank
+
+        try:
+            config.rank = check_rank(config.rank, config.min_score, where="rank")
+        except PapercliError as exc:
+            raise ConfigError(f"[digest.{name}] {exc.message}", hint=exc.hint) from None
         if config.format not in FORMATS:
             raise ConfigError(f"[digest.{name}] format must be one of {', '.join(FORMATS)}")
         return config
@@ -281,6 +297,9 @@ def run_named_digest(
                 for recipient in accepted.recipients:
                     pending.setdefault(recipient, set()).update(accepted.paper_ids)
         groups = _group_recipients(store, name, config.recipients or ["(dry run)"], papers, pending)
+        from papercli.personal.ranking import ranker_from_store
+
+        ranker = ranker_from_store(store, config.rank, console.info)
         failures = []
         for recipients, todo in groups:
             try:
@@ -289,7 +308,9 @@ def run_named_digest(
                     n_topics=config.n_topics, limit=config.limit, sort=config.sort,
                     title=config.title or f"papercli: {name}", max_papers=config.max_papers,
                     updates=config.updates, announce=config.announce, explain_no_match=False,
+                    ranker=ranker, min_score=config.min_score,
                 )  # fmt: skip
+                digest.rank = config.rank
             except NoMatchError:
                 digest = None
             if (digest is None or not _shown(digest)) and not config.send_empty:
@@ -414,7 +435,7 @@ def retry_outbox(settings: Settings):
         deliveries.replay()
         result = retry(Outbox(settings.outbox_dir), smtp, deliveries.on_sent)
         for warning in deliveries.warnings:
-            console.error(warning)
+            console.warning(warning)
         return result
 
 
@@ -469,7 +490,7 @@ class Deliveries:
 
 def report(result: RunResult) -> None:
     for warning in result.warnings:
-        console.error(warning)
+        console.warning(warning)
     if result.sent:
         for recipients, count in result.sent:
             console.info(f"{result.digest}: sent {count} papers to {', '.join(recipients)}")

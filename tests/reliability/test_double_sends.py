@@ -105,6 +105,9 @@ def test_a_busy_store_at_the_250_keeps_the_record_in_the_journal(papercli_home, 
         assert result.code == 0, result.err
         assert "but the store could not record it" in result.err
         assert "deliveries.journal" in result.err
+        # Exit 0, so it is a warning, not an "Error:" line.
+        assert "Error:" not in result.err
+        assert any(line.startswith("Warning: ") for line in result.err.splitlines())
         assert len(server.messages) == 1
         assert Outbox(papercli_home / "outbox").items() == []
         assert delivered(papercli_home) == set()  # not in the store yet: in the journal

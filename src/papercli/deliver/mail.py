@@ -413,8 +413,8 @@ class SmtpSession:
                 from papercli import console
 
                 where = "this machine" if _is_loopback(smtp.host) else "the network"
-                console.info(
-                    f'Warning: logging in to {smtp.address} without TLS (security = "none"): '
+                console.warning(
+                    f'logging in to {smtp.address} without TLS (security = "none"): '
                     f"the password crosses {where} in clear text; use starttls or ssl"
                 )
             try:

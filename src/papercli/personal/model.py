@@ -1,9 +1,10 @@
 """The personal ranking model: TF-IDF of folded titles and abstracts -> a seeded linear classifier.
 
-    examples (positives, strong and weak negatives) -> folded 1-2-gram terms (as topics fold them,
-    title counted twice) -> sublinear TF-IDF fitted on the examples -> logistic regression with
-    balanced class weights -> a plain dict (terms, idf, weights, the positives' vectors), which
-    the store keeps as JSON and `Scorer` reads back without scikit-learn's fitted objects.
+    examples (positives, strong and weak negatives) -> the counts of folded 1- and 2-grams the
+    topics build (papercli.topics.features: encode, count; title terms weigh 1.5) -> sublinear
+    TF-IDF fitted on the examples -> logistic regression with balanced class weights -> a plain
+    dict (terms, idf, weights, the positives' vectors), which the store keeps as JSON and
+    `Scorer` reads back without scikit-learn's fitted objects.
 
 Why logistic regression rather than arxiv-sanity-lite's LinearSVC: the same linear model on the
 same features, but its score is a probability (0-1), so `--min-score 0.5` means the same thing
@@ -13,12 +14,11 @@ Deterministic: liblinear's coordinate descent is seeded, and the inputs come in 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from papercli.topics.text import Folder, ngrams
+from papercli.topics.text import Folder
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -45,31 +45,61 @@ class Example:
     kind: str = ""  # liked, library, disliked, unrated
 
 
-def paper_terms(folder: Folder, title: str, abstract: str) -> list[str]:
-    """Folded 1- and 2-grams of a paper, title terms twice: 'Diffusion Models', '' ->
-    ['diffusion', 'model', 'diffusion', 'model', 'diffusion model', 'diffusion model']."""
-    head = folder.tokens(title)
-    return ngrams([*head, None, *head, None, *folder.tokens(abstract)])
+def term_counts(texts: Sequence[tuple[str, str]]) -> tuple[sparse.csr_matrix, list[str]]:
+    """(title, abstract) pairs -> (counts of each term per text, the terms' names), with the
+    topics' own folding and counting: ('Diffusion Models', '') -> [[1.5, 1.5, 1.5]],
+    ['diffusion', 'model', 'diffusion model']."""
+    import numpy as np
+
+    from papercli.models import Paper
+    from papercli.topics.features import count, encode
+
+    folder = Folder()
+    papers = [Paper("", title, abstract=abstract) for title, abstract in texts]
+    stream = encode(papers, folder, lambda stage, done: None)
+    counts, bigram_keys = count(stream, len(folder.terms))
+    used = np.flatnonzero(counts.getnnz(axis=0))
+    terms, n_terms = folder.terms, len(folder.terms)
+    names = []
+    for column in used.tolist():
+        if column < n_terms:
+            names.append(terms[column])
+        else:
+            first, second = divmod(int(bigram_keys[column - n_terms]), n_terms)
+            names.append(f"{terms[first]} {terms[second]}")
+    return counts[:, used].tocsr(), names
+
+
+def tfidf(counts: Any, idf: Any) -> Any:
+    """Sublinear TF-IDF rows, L2-normalised: tf -> 1 + log(tf), times idf."""
+    import numpy as np
+    from scipy import sparse
+
+    weights = counts.copy().astype(np.float64)
+    weights.data = 1.0 + np.log(weights.data)
+    weights = weights @ sparse.diags(idf)
+    norms = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ weights)
 
 
 def train(examples: Sequence[Example], *, seed: int = 0) -> dict[str, Any]:
     """Fit the model on `examples` (at least one positive and one negative)."""
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    folder = Folder()
-    docs = [paper_terms(folder, e.title, e.abstract) for e in examples]
-    n = len(docs)
-    vectorizer = TfidfVectorizer(
-        analyzer=_identity,
-        sublinear_tf=True,
-        min_df=1 if n < 200 else 2,
-        max_df=1.0 if n < 20 else 0.5,
-        max_features=MAX_TERMS,
-        dtype=np.float64,
-    )
-    matrix = vectorizer.fit_transform(docs)
+    n = len(examples)
+    counts, names = term_counts([(e.title, e.abstract) for e in examples])
+    df = np.asarray(counts.getnnz(axis=0)).ravel()
+    min_df = 1 if n < 200 else 2
+    max_df = n if n < 20 else 0.5 * n
+    keep = np.flatnonzero((df >= min_df) & (df <= max_df))
+    if len(keep) > MAX_TERMS:  # the commonest, ties by name
+        keep = np.asarray(sorted(keep.tolist(), key=lambda j: (-df[j], names[j]))[:MAX_TERMS])
+    keep = np.asarray(sorted(keep.tolist(), key=lambda j: names[j]), dtype=np.int64)
+    terms = [names[j] for j in keep.tolist()]
+    idf = np.log((1 + n) / (1 + df[keep])) + 1.0
+    matrix = tfidf(counts[:, keep], idf)
     labels = np.asarray([e.label for e in examples])
     weights = np.asarray([e.weight for e in examples], dtype=float)
     # Balanced: the positives weigh as much in all as the negatives, however few they are.
@@ -78,7 +108,6 @@ def train(examples: Sequence[Example], *, seed: int = 0) -> dict[str, Any]:
         weights[mask] *= n / (2 * max(weights[mask].sum(), 1e-9))
     classifier = LogisticRegression(C=C, solver="liblinear", random_state=seed, max_iter=1000)
     classifier.fit(matrix, labels, sample_weight=weights)
-    terms = vectorizer.get_feature_names_out().tolist()
     positives = [
         _sparse_row(matrix, i) | {"id": e.id, "title": e.title, "kind": e.kind}
         for i, e in enumerate(examples)
@@ -87,7 +116,7 @@ def train(examples: Sequence[Example], *, seed: int = 0) -> dict[str, Any]:
     return {
         "version": MODEL_VERSION,
         "terms": terms,
-        "idf": [round(float(v), 6) for v in vectorizer.idf_],
+        "idf": [round(float(v), 6) for v in idf],
         "coef": [round(float(v), 6) for v in classifier.coef_[0]],
         "intercept": float(classifier.intercept_[0]),
         "positives": positives,
@@ -98,15 +127,10 @@ def train(examples: Sequence[Example], *, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def _identity(terms: list[str]) -> list[str]:
-    return terms
-
-
 def _sparse_row(matrix: Any, i: int) -> dict[str, list]:
     row = matrix.getrow(i)
-    order = sorted(zip(row.data.tolist(), row.indices.tolist(), strict=True), reverse=True)[
-        :POSITIVE_TERMS
-    ]
+    pairs = zip(row.data.tolist(), row.indices.tolist(), strict=True)
+    order = sorted(pairs, reverse=True)[:POSITIVE_TERMS]
     return {"idx": [j for _, j in order], "val": [round(v, 5) for v, _ in order]}
 
 
@@ -146,33 +170,19 @@ class Scorer:
         )
 
     def vectors(self, texts: Sequence[tuple[str, str]]) -> sparse.csr_matrix:
-        """(title, abstract) pairs as rows of L2-normalised sublinear TF-IDF over the model's
-        terms."""
+        """(title, abstract) pairs as rows of the model's TF-IDF (terms it never saw dropped)."""
         import numpy as np
         from scipy import sparse
 
-        folder = Folder()
-        data: list[float] = []
-        cols: list[int] = []
-        indptr = [0]
-        index = self.index
-        for title, abstract in texts:
-            counts: dict[int, int] = {}
-            for term in paper_terms(folder, title, abstract):
-                j = index.get(term)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            cols.extend(counts)
-            data.extend(1.0 + math.log(c) for c in counts.values())
-            indptr.append(len(cols))
-        matrix = sparse.csr_matrix(
-            (np.asarray(data, dtype=float), np.asarray(cols, dtype=np.int64), indptr),
+        counts, names = term_counts(texts)
+        columns = np.asarray([self.index.get(name, -1) for name in names], dtype=np.int64)
+        known = np.flatnonzero(columns >= 0)
+        counts = counts[:, known].tocoo()
+        mapped = sparse.csr_matrix(
+            (counts.data, (counts.row, columns[known][counts.col])),
             shape=(len(texts), len(self.terms)),
         )
-        matrix = matrix @ sparse.diags(self.idf)
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+        return tfidf(mapped, self.idf)
 
     def score(self, texts: Sequence[tuple[str, str]], *, explain: bool = True) -> list[Scored]:
         """Each text's probability of being liked, with what explains it."""

@@ -8,14 +8,16 @@ weighed most), followed authors first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from papercli.models import Paper
+from papercli.models import DigestEntry, Paper
 from papercli.personal.model import STRONG, WEAK, Example, Scorer, train
 from papercli.personal.names import fold_name, same_author
 from papercli.personal.signals import DISLIKE, LIKE, CachedModel, Signals
+from papercli.store import Store
 
+RANKS = ("default", "personal")
 RECENT_UNRATED = 1000  # the latest unrated papers that stand for "not this" (weak negatives)
 NO_SIGNALS = "no personal signals yet (like, library add or follow): showing the default order"
 
@@ -99,9 +101,9 @@ class Ranker:
             if scored:
                 one = scored[i]
                 if one.closest is not None and one.closest["id"] != paper.id:
-                    where = "liked" if one.closest["kind"] == "liked" else "in your library"
+                    where = "liked" if one.closest["kind"] == "liked" else "library"
                     judgement.why.append(
-                        f"close to {where}: {_short(one.closest['title'])}"
+                        f"close to {where} paper: {_short(one.closest['title'])}"
                         f" (similarity {one.similarity:.2f})"
                     )
                 elif one.closest is not None:
@@ -110,8 +112,26 @@ class Ranker:
                     )
                 if one.terms:
                     judgement.why.append("terms: " + ", ".join(one.terms))
+                if not judgement.why:
+                    judgement.why.append("nothing in common with your papers")
             out.append(judgement)
         return out
+
+
+def rank_entries(
+    ranker: Ranker, entries: list[DigestEntry], min_score: float | None
+) -> list[DigestEntry]:
+    """Entries scored and explained by `ranker`, those under `min_score` dropped (not those
+    by a followed author), ordered: followed authors first, then by score, then by id."""
+    judged = ranker.judge([e.paper for e in entries])
+    kept: list[tuple[bool, DigestEntry]] = []
+    for entry, judgement in zip(entries, judged, strict=True):
+        if judgement.followed is None and min_score is not None and judgement.score < min_score:
+            continue
+        entry.score, entry.why = judgement.score, judgement.why
+        kept.append((judgement.followed is not None, entry))
+    kept.sort(key=lambda pair: (not pair[0], -round(pair[1].score, 6), pair[1].paper.id))
+    return [entry for _, entry in kept]
 
 
 def _short(title: str, limit: int = 80) -> str:
@@ -126,3 +146,26 @@ def ranker_for(signals: Signals) -> Ranker | None:
     if model is None and not followed:
         return None
     return Ranker(model, followed)
+
+
+def check_rank(rank: str | None, min_score: float | None, *, where: str = "--rank") -> str:
+    """The rank asked for, checked: 'default' or 'personal' (None is 'default')."""
+    from papercli.errors import UsageError
+
+    rank = (rank or "default").strip().lower()
+    if rank not in RANKS:
+        raise UsageError(f"{where} {rank!r} is not one of {', '.join(RANKS)}")
+    if min_score is not None and not 0.0 <= min_score <= 1.0:
+        raise UsageError(f"min score {min_score} is not between 0 and 1", hint="e.g. 0.5")
+    return rank
+
+
+def ranker_from_store(store: Store, rank: str, info: Callable[[str], None]) -> Ranker | None:
+    """The Ranker a digest ranked `rank` uses: None for the default order, or when there are
+    no signals yet (said in one line through `info`)."""
+    if rank != "personal":
+        return None
+    ranker = ranker_for(Signals(store))
+    if ranker is None:
+        info(NO_SIGNALS)
+    return ranker

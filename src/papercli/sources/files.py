@@ -211,6 +211,21 @@ def split_authors(text: str) -> list[str]:
 
     `A. Smith (MIT), B. Jones, and C. Wu` -> ['A. Smith', 'B. Jones', 'C. Wu'].
     """
+    names = _outside_parentheses(text) if "(" in text or ")" in text else text.split(",")
+    split = (
+        part for name in names for part in (_AND.split(f" {name} ") if "and" in name else (name,))
+    )
+    cleaned = (" ".join(_LEADING_AND.sub("", part.strip()).split()) for part in split)
+    return [name for name in cleaned if name]
+
+
+_AND = re.compile(r"\s+and\s+")
+_LEADING_AND = re.compile(r"^and\s+")
+
+
+def _outside_parentheses(text: str) -> list[str]:
+    """The comma-separated parts of `text`, parenthesised text left out (a character at a time:
+    only the lines that hold a parenthesis pay for it)."""
     names: list[str] = []
     current: list[str] = []
     depth = 0
@@ -222,9 +237,7 @@ def split_authors(text: str) -> list[str]:
         elif depth == 0 and char != ")":
             current.append(char)
     names.append("".join(current))
-    split = (part for name in names for part in re.split(r"\s+and\s+", f" {name} "))
-    cleaned = (" ".join(re.sub(r"^and\s+", "", part.strip()).split()) for part in split)
-    return [name for name in cleaned if name]
+    return names
 
 
 def _parsed_name(parts: Any) -> str | None:

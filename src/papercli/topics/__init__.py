@@ -1,7 +1,9 @@
 """Topics: group papers by their titles and abstracts, label each group, match --topic queries.
 
 Pure and seeded: the same papers, `n_topics` and seed give the same topics, labels and order
-byte for byte (on one machine: BLAS sums in an order that can depend on its thread count).
+byte for byte, in any input order and on any number of threads: the papers are put in one
+canonical order (by id, then text) before anything is counted, the numeric steps run on a
+fixed number of threads (`threads`), and the few decisions that compare floats round first.
 The pipeline, one module per stage:
 
     text        papers -> folded terms (spelling, plurals, hyphenation, stop words)
@@ -24,6 +26,7 @@ from papercli.topics.features import Progress, Scale, count, encode, reduce, sca
 from papercli.topics.labels import label_topics, surface
 from papercli.topics.matching import Match, TopicModel
 from papercli.topics.text import Folder, acronyms
+from papercli.topics.threads import pinned
 
 __all__ = [
     "Folder",
@@ -61,27 +64,43 @@ def build_topics(
     folder = Folder()
     if not papers:
         return TopicModel([], [], folder=folder)
+    import numpy as np
+
+    # Term numbers, k-means seeds and every tie follow the order papers come in; a canonical
+    # order makes the topics the same however the store or the file happens to list them.
+    order = sorted(range(len(papers)), key=lambda i: _canonical(papers[i]))
+    canonical = [papers[i] for i in order]
+    position = np.empty(len(papers), dtype=np.int64)
+    position[order] = np.arange(len(papers))
     scale = scale_for(len(papers))
-    stream = encode(papers, folder, report)
+    stream = encode(canonical, folder, report)
     report("counting", 0.0)
     counts, bigram_keys = count(stream, len(folder.terms))
     weights, idf, names, variants = weigh(counts, folder, bigram_keys, scale)
     del counts, bigram_keys
-    report("reducing", 0.0)
-    space, points = reduce(weights, idf, names, scale, seed)
-    report("clustering", 0.0)
-    clusters = find_clusters(points, n_topics, scale, seed)
+    with pinned():
+        report("reducing", 0.0)
+        space, points = reduce(weights, idf, names, scale, seed)
+        report("clustering", 0.0)
+        clusters = find_clusters(points, n_topics, scale, seed)
+    del points
     report("labelling", 0.0)
-    topics, assignments, surfaces = label_topics(papers, clusters, weights, names, folder, stream)
+    topics, assignments, surfaces = label_topics(
+        canonical, clusters, weights, names, folder, stream
+    )
     report("done", 1.0)
     return TopicModel(
         topics,
-        assignments,
+        [assignments[i] for i in position.tolist()],
         papers=papers,
         folder=folder,
-        stream=stream,
-        space=space,
+        stream=stream.subset(position.tolist()),
+        space=space.reordered(position),
         names=names,
         variants=variants,
         surfaces=surfaces,
     )
+
+
+def _canonical(paper: Paper) -> tuple[str, str, str]:
+    return paper.id, paper.title, paper.abstract

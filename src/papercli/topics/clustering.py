@@ -17,6 +17,10 @@ OVERSPLIT = 3  # k-means groups per topic before merging (see find_clusters)
 # papers, enough for its centre to be more than noise.
 MERGE_FROM = 50
 MAX_TOPIC_SHARE = 6.0  # merging never makes a topic larger than this many mean topic sizes
+# Similarities and silhouettes are rounded to this many decimals before they are compared, so a
+# near tie falls to the lower index (a canonical order) instead of to a last bit that another
+# BLAS, CPU or thread count may set differently.
+DECIMALS = 6
 
 
 def find_clusters(points: np.ndarray, n_topics: int | None, scale: Scale, seed: int) -> np.ndarray:
@@ -62,7 +66,7 @@ def _merge(centres: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
     import numpy as np
 
     mean_size = sizes.sum() / k
-    similarity = (centres @ centres.T).astype(np.float64)
+    similarity = np.round((centres @ centres.T).astype(np.float64), DECIMALS)
     np.fill_diagonal(similarity, -np.inf)
     papers = sizes.astype(np.float64)
     alive = np.ones(len(centres), dtype=bool)
@@ -80,6 +84,7 @@ def _merge(centres: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
             a, b = np.unravel_index(np.argmax(block), block.shape)
             i, j = live[a], live[b]
         joined = (papers[i] * similarity[i] + papers[j] * similarity[j]) / (papers[i] + papers[j])
+        joined = np.round(joined, DECIMALS)
         similarity[i, :] = similarity[:, i] = joined
         similarity[j, :] = similarity[:, j] = -np.inf
         similarity[i, i] = -np.inf
@@ -101,7 +106,8 @@ def _kmeans_model(points: np.ndarray, k: int, n_init: int, seed: int) -> Any:
 
 def auto_k(points: np.ndarray, seed: int) -> int:
     """A number of topics: the best silhouette among a few sizes around sqrt(n/2)
-    (5-9 for 67 papers, 22-40 for 1,500), at most MAX_AUTO_TOPICS."""
+    (5-9 for 67 papers, 22-40 for 1,500), at most MAX_AUTO_TOPICS. Silhouettes equal to 4
+    decimals count as a tie, won by the smaller k."""
     import numpy as np
     from sklearn.metrics import silhouette_score
 
@@ -118,7 +124,7 @@ def auto_k(points: np.ndarray, seed: int) -> int:
         labels = _kmeans(points[sample], k, 3, seed)
         if len(set(labels.tolist())) < 2:
             continue
-        score = float(silhouette_score(points[sample], labels, metric="cosine"))
-        if score > best_score + 1e-9:
+        score = round(float(silhouette_score(points[sample], labels, metric="cosine")), 4)
+        if score > best_score:
             best, best_score = k, score
     return best

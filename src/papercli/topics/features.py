@@ -27,6 +27,7 @@ Progress = Callable[[str, float], None]
 TITLE_WEIGHT = 1.5  # a title word says more about the topic than an abstract word
 _CHUNK = 4096  # papers encoded per batch, bounding the Python lists alive at once
 BREAK = 0  # the term number between phrases
+DECIMALS = 6  # the points to cluster are rounded to this (unit vectors: 1e-6 is far below noise)
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,18 @@ class Stream:
     def __init__(self, ids: np.ndarray, starts: np.ndarray, title_ends: np.ndarray) -> None:
         import numpy as np
 
-        keep = np.ones(len(ids), dtype=bool)
-        keep[1:] = (ids[1:] != BREAK) | (ids[:-1] != BREAK)
-        before = np.cumsum(keep) - keep  # kept items before each position
-        self.ids = ids[keep]
-        self.starts = np.append(before[starts], len(self.ids)) if len(ids) else np.zeros(1, int)
-        self.title_ends = before[title_ends] if len(ids) else np.zeros(0, int)
+        # The second of two breaks in a row goes; a position then moves back by the number of
+        # items dropped before it (found by bisection: no array of the corpus's length is made).
+        dropped = np.flatnonzero((ids[1:] == BREAK) & (ids[:-1] == BREAK)) + 1
+        self.ids = np.delete(ids, dropped)
+
+        def kept_before(positions: np.ndarray) -> np.ndarray:
+            return positions - np.searchsorted(dropped, positions)
+
+        self.starts = (
+            np.append(kept_before(starts), len(self.ids)) if len(ids) else np.zeros(1, int)
+        )
+        self.title_ends = kept_before(title_ends) if len(ids) else np.zeros(0, int)
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -154,31 +161,79 @@ def count(stream: Stream, n_terms: int) -> tuple[sparse.csr_matrix, np.ndarray]:
 
     Columns: term numbers first, then one per distinct bigram; the second array holds each
     bigram's (first * n_terms + second) so names are only spelled out for kept columns.
+    Counted in blocks of papers, so the temporary arrays stay the size of a block (at 75,000
+    abstracts the corpus-wide ones peaked at 300 MB).
     """
     import numpy as np
     from scipy import sparse
 
-    ids = stream.ids
-    lengths = np.diff(stream.starts)
-    paper = np.repeat(np.arange(len(stream), dtype=np.int32), lengths)
-    title_lengths = stream.title_ends - stream.starts[:-1]
+    blocks = []
+    for first in range(0, len(stream), _COUNT_BLOCK):
+        last = min(first + _COUNT_BLOCK, len(stream))
+        keys = _pairs(stream, first, last, n_terms)
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        blocks.append((first, last, distinct, inverse.ravel().astype(np.int32)))
+    bigram_keys = _sorted_unique(np.concatenate([np.zeros(0, np.int64)] + [b[2] for b in blocks]))
+    rows = [
+        _count_block(
+            stream,
+            first,
+            last,
+            n_terms,
+            n_terms + np.searchsorted(bigram_keys, distinct)[inverse],
+            len(bigram_keys),
+        )
+        for first, last, distinct, inverse in blocks
+    ]
+    if not rows:
+        return sparse.csr_matrix((0, n_terms), dtype=np.float32), bigram_keys
+    return sparse.vstack(rows, format="csr"), bigram_keys
+
+
+_COUNT_BLOCK = 8192  # papers counted at once
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy 2's hashing unique is several times slower on int64 keys)."""
+    import numpy as np
+
+    values = np.sort(values)
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
+
+
+def _pairs(stream: Stream, first: int, last: int, n_terms: int) -> np.ndarray:
+    """The bigram keys (first * n_terms + second) of papers [first, last), in text order."""
+    import numpy as np
+
+    ids = stream.ids[stream.starts[first] : stream.starts[last]]
+    pair = (ids[:-1] != BREAK) & (ids[1:] != BREAK) & (ids[:-1] != ids[1:])
+    return ids[:-1][pair].astype(np.int64) * n_terms + ids[1:][pair]
+
+
+def _count_block(
+    stream: Stream, first: int, last: int, n_terms: int, bigram_columns: np.ndarray, n_bigrams: int
+) -> sparse.csr_matrix:
+    """The counts of papers [first, last), `bigram_columns` the column of each of their pairs."""
+    import numpy as np
+    from scipy import sparse
+
+    ids = stream.ids[stream.starts[first] : stream.starts[last]]
+    lengths = np.diff(stream.starts[first : last + 1])
+    paper = np.repeat(np.arange(last - first, dtype=np.int32), lengths)
+    title_lengths = stream.title_ends[first:last] - stream.starts[first:last]
     in_title = np.repeat(
-        np.tile(np.asarray([True, False]), len(stream)),
+        np.tile(np.asarray([True, False]), last - first),
         np.column_stack([title_lengths, lengths - title_lengths]).ravel(),
     )
     weight = np.where(in_title, np.float32(TITLE_WEIGHT), np.float32(1.0))
     word = ids != BREAK
-    unigrams = sparse.csr_matrix(
-        (weight[word], (paper[word], ids[word])), shape=(len(stream), n_terms)
-    )
     pair = (ids[:-1] != BREAK) & (ids[1:] != BREAK) & (ids[:-1] != ids[1:])
-    keys = ids[:-1][pair].astype(np.int64) * n_terms + ids[1:][pair]
-    bigram_keys, column = np.unique(keys, return_inverse=True)
+    shape = (last - first, n_terms + n_bigrams)
+    unigrams = sparse.csr_matrix((weight[word], (paper[word], ids[word])), shape=shape)
     bigrams = sparse.csr_matrix(
-        (weight[:-1][pair], (paper[:-1][pair], column.ravel())),
-        shape=(len(stream), len(bigram_keys)),
+        (weight[:-1][pair], (paper[:-1][pair], bigram_columns)), shape=shape
     )
-    return sparse.hstack([unigrams, bigrams], format="csr"), bigram_keys
+    return unigrams + bigrams
 
 
 def _names(columns: np.ndarray, terms: list[str], bigram_keys: np.ndarray) -> list[str]:
@@ -280,6 +335,12 @@ class Space:
         norm = float(np.linalg.norm(point))
         return point / norm if norm > 0 else point
 
+    def reordered(self, order: np.ndarray) -> Space:
+        """The same space with its papers in `order` (row i becomes row order[i])."""
+        return Space(
+            self.vocabulary, self.idf, self.components, self.documents[order], self.weights[order]
+        )
+
     def similarity(self, point: np.ndarray) -> np.ndarray:
         """Cosine of every paper to a unit vector."""
         import numpy as np
@@ -320,7 +381,8 @@ def reduce(
     leading = normalize_rows(points * (svd.singular_values_.astype(np.float32) ** 2))
     if scale.neighbors:
         leading = _smooth(leading, scale.neighbors)
-    return space, leading
+    # k-means starts from these; a last bit set by the machine's BLAS stays out of them.
+    return space, np.round(leading, DECIMALS)
 
 
 def _smooth(points: np.ndarray, neighbors: int, keep: float = 0.2) -> np.ndarray:

@@ -1,0 +1,125 @@
+"""The same input gives the same topics and digest byte for byte: on one thread or two, and
+whatever order the papers reach the store or the file in (the README's promise)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from papercli.models import Page, Paper
+from papercli.sources import arxiv_listing, arxiv_rss, hf
+from papercli.store import Store
+from papercli.topics import build_topics
+
+# The first 2,838 distinct papers of cs-daily: before the thread pools were pinned, one thread
+# and two gave these different topics for most papers.
+THREAD_SENSITIVE = 2838
+
+
+def _cs_daily_lines(fixtures: Path, n: int) -> list[str]:
+    lines, seen = [], set()
+    with gzip.open(fixtures / "abstracts" / "cs-daily-sample-9940.jsonl.gz", "rt") as records:
+        for line in records:
+            paper_id = json.loads(line)["id"]
+            if paper_id not in seen:
+                seen.add(paper_id)
+                lines.append(line)
+    return lines[:n]
+
+
+def _papercli(*args: str, threads: int, db: Path | None = None) -> bytes:
+    """`papercli ARGS` as its own process, BLAS and OpenMP told to use `threads` threads."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads)}
+    env["MKL_NUM_THREADS"] = str(threads)
+    if db is not None:
+        env["PAPERCLI_DB"] = str(db)
+    done = subprocess.run(
+        [sys.executable, "-m", "papercli", *args], env=env, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_topics_json_same_bytes_on_one_and_two_threads(fixtures, tmp_path):
+    lines = _cs_daily_lines(fixtures, THREAD_SENSITIVE)
+    forward, backward = tmp_path / "forward.jsonl", tmp_path / "backward.jsonl"
+    forward.write_text("".join(lines), encoding="utf-8")
+    backward.write_text("".join(reversed(lines)), encoding="utf-8")
+
+    one = _papercli("topics", str(forward), "--json", threads=1)
+    two = _papercli("topics", str(forward), "--json", threads=2)
+    assert one == two
+    rows = [json.loads(line) for line in one.decode().splitlines()]
+    assert len(rows) == THREAD_SENSITIVE and len({r["topic"] for r in rows}) >= 20
+
+    # The file read backwards: every paper in the same topic under the same label.
+    reversed_rows = _papercli("topics", str(backward), "--json", threads=2).decode().splitlines()
+    assert sorted(reversed_rows) == sorted(one.decode().splitlines())
+
+
+def _real_pages(fixtures: Path) -> list[tuple[str, Page]]:
+    """Real pages of several sources, overlapping papers included (RSS and listings)."""
+    rss = fixtures / "arxiv-rss" / "jmmeus-aioarxiv-2024-11-28" / "rss_mock_feed.xml"
+    listings = fixtures / "arxiv-list" / "rendered-by-arxiv-browse"
+    pages = [("rss:all", arxiv_rss.parse(rss.read_bytes()))]
+    for path in sorted((fixtures / "hf-daily" / "api").glob("daily_papers_date-*.json")):
+        pages.append((f"hf:{path.stem[-10:]}", hf.parse_api(path.read_bytes())))
+    for name in ("astro-ph_new.html", "math.AG_new.html", "q-fin_new.html"):
+        pages.append(
+            (f"arxiv:{name.split('_')[0]}", arxiv_listing.parse((listings / name).read_bytes()))
+        )
+    return pages
+
+
+def _store(path: Path, pages: list[tuple[str, Page]]) -> Path:
+    with Store(path) as store:
+        for source, page in pages:
+            store.upsert_page(source, page, fetched_at="2026-01-05T07:00:00Z")
+    return path
+
+
+@pytest.mark.slow
+def test_store_in_another_order_same_topics_and_digest_on_any_thread_count(fixtures, tmp_path):
+    pages = _real_pages(fixtures)
+    assert sum(len(page.papers) for _, page in pages) > 1500
+    first = _store(tmp_path / "first.db", pages)
+    # Sources in the opposite order, each page's papers backwards, in the same second.
+    backwards = [(source, replace(page, papers=page.papers[::-1])) for source, page in pages[::-1]]
+    second = _store(tmp_path / "second.db", backwards)
+
+    topics = [
+        _papercli("topics", "--json", threads=1, db=first),
+        _papercli("topics", "--json", threads=2, db=second),
+    ]
+    assert topics[0] == topics[1] and topics[0].count(b"\n") > 1500
+
+    digests = []
+    for db, threads in ((first, 1), (second, 2)):
+        out = tmp_path / f"{db.stem}.html"
+        _papercli("digest", "-t", "galaxies", "-f", "html", "-o", str(out), threads=threads, db=db)
+        digests.append(out.read_bytes())
+    assert digests[0] == digests[1] and digests[0].count(b"<article") > 10
+
+
+def test_build_topics_does_not_depend_on_the_input_order(fixtures):
+    papers = _rss_papers(fixtures)
+    forward = build_topics(papers, 20)
+    backward = build_topics(papers[::-1], 20)
+    assert forward.topics == backward.topics
+    assert forward.assignments == backward.assignments[::-1]
+    ahead = [(papers[m.index].id, round(m.score, 6)) for m in forward.match(["galaxy"])]
+    behind = [(papers[::-1][m.index].id, round(m.score, 6)) for m in backward.match(["galaxy"])]
+    assert sorted(ahead) == sorted(behind) and len(ahead) > 20
+
+
+def _rss_papers(fixtures: Path) -> list[Paper]:
+    rss = fixtures / "arxiv-rss" / "jmmeus-aioarxiv-2024-11-28" / "rss_mock_feed.xml"
+    return list(arxiv_rss.parse(rss.read_bytes()).papers)

@@ -1,0 +1,187 @@
+"""`papercli library add`: BibTeX and CSL-JSON exports as Zotero writes them, id lists, matching."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from papercli.personal.library import arxiv_id_in, fold_title, read_file
+from papercli.personal.signals import Signals
+from papercli.store import Store
+from tests.cli_helpers import run_cli
+from tests.conftest import ROOT
+from tests.test_personal_signals import cs_store  # noqa: F401 (a fixture)
+
+LIBRARY = ROOT / "tests" / "fixtures" / "personal"
+BIB = LIBRARY / "zotero-export.bib"
+CSL = LIBRARY / "zotero-export.json"
+IDS = LIBRARY / "reading-list.txt"
+
+
+def _add(db, *files, json_out=True):
+    args = ["--db", str(db), "library", "add", *map(str, files)]
+    result = run_cli(*args, "--json") if json_out else run_cli(*args)
+    assert result.code == 0, result.err
+    return json.loads(result.out) if json_out else result
+
+
+def _library(db):
+    return {e.key: e for e in Signals(Store(db)).library()}
+
+
+# --- matching rules ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("arXiv preprint arXiv:1706.03762", "1706.03762"),  # Google Scholar's journal field
+        ("arXiv:1706.03762 [cs]", "1706.03762"),  # Zotero's note field
+        ("http://arxiv.org/abs/2411.12345v2", "2411.12345"),
+        ("https://arxiv.org/pdf/2411.12345v1.pdf", "2411.12345"),
+        ("10.48550/arXiv.2301.00001", "2301.00001"),
+        ("hep-th/9901001", "hep-th/9901001"),
+        ("10.1109/SLT.2018.8639530", None),
+        ("Expert Systems with Applications", None),
+    ],
+)
+def test_arxiv_ids_in_fields(text, found):
+    assert arxiv_id_in(text) == found
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Attention Is {All} You Need", "Attention is all you need."),
+        ("{FAST}$^2$: an {Intelligent} {Assistant}", "FAST$^2$: an Intelligent Assistant"),
+        (r"On the \(p\)-Norms of Hamming Distance", "On the $p$-Norms of Hamming Distance"),
+        ("ΛCDM: Über-Tests", r"$\Lambda$CDM: Uber tests"),
+        ("Multi-Task Learning", "Multitask learning"),
+    ],
+)
+def test_titles_fold_alike(a, b):
+    assert fold_title(a) == fold_title(b)
+
+
+def test_different_titles_stay_apart():
+    assert fold_title("Learning to Rank") != fold_title("Learning to Rank Papers")
+
+
+# --- BibTeX ---------------------------------------------------------------------------------
+
+
+def test_bibtex_parse_reports_every_entry():
+    read = read_file(BIB)
+    assert read.kind == "bibtex"
+    assert [c.label for c in read.candidates] == [
+        "gao_large_2018",
+        "gao_complementary_2018",
+        "sanabria_hierarchical_2018",
+        "yu_fast2_2018",
+        "andre_language_2018",
+        "vaswani_attention_2017",
+        "sutton_reinforcement_2018",
+        "gao_large_2018a",
+    ]
+    by_key = {c.label: c for c in read.candidates}
+    assert by_key["gao_large_2018"].arxiv_id == "1804.07006"  # url and doi
+    assert by_key["gao_complementary_2018"].arxiv_id == "1804.07459"  # journal
+    assert by_key["andre_language_2018"].arxiv_id == "1807.07091"  # eprint
+    assert by_key["andre_language_2018"].authors[0] == "André, Étienne"  # LaTeX accents
+    assert (
+        by_key["yu_fast2_2018"].title
+        == "FAST$^2$: an Intelligent Assistant for Finding Relevant Papers"
+    )
+    assert by_key["sanabria_hierarchical_2018"].arxiv_id is None
+    assert [(s.label, s.reason) for s in read.skipped] == [
+        ("line 73", "not a readable BibTeX entry"),
+        ("gao_large_2018 (line 77)", "duplicate key"),
+    ]
+
+
+def test_library_add_bibtex(cs_store):  # noqa: F811
+    report = _add(cs_store, BIB)
+    assert report == {
+        "read": 10,
+        "matched": 5,
+        "own_text": 2,
+        "already_in_library": 0,
+        "added": 7,
+        "skipped": [
+            {"entry": "line 73", "reason": "not a readable BibTeX entry"},
+            {"entry": "gao_large_2018 (line 77)", "reason": "duplicate key"},
+            {"entry": "gao_large_2018a", "reason": "the same paper twice"},
+        ],
+    }
+    library = _library(cs_store)
+    # Matched by arXiv id (url/doi, journal, eprint) and by folded title (with LaTeX).
+    assert {"1804.07006", "1804.07459", "1807.07091", "1807.07104", "1705.05420"} <= set(library)
+    assert library["1807.07104"].paper_id == "1807.07104"
+    # Not in the store: kept with their own text (an abstract, or only a title).
+    attention = library["1706.03762"]
+    assert attention.paper_id is None
+    assert attention.abstract.startswith("The dominant sequence transduction models")
+    (book,) = [e for e in library.values() if e.title.startswith("Reinforcement Learning")]
+    assert book.key.startswith("title:") and book.abstract == ""
+    assert book.authors == ["Sutton, Richard S.", "Barto, Andrew G."]
+
+
+def test_adding_the_same_file_again_changes_nothing(cs_store):  # noqa: F811
+    _add(cs_store, BIB)
+    before = _library(cs_store)
+    again = _add(cs_store, BIB)
+    assert (again["added"], again["already_in_library"]) == (0, 7)
+    assert _library(cs_store) == before
+
+
+def test_library_add_summary_line(cs_store):  # noqa: F811
+    result = _add(cs_store, BIB, json_out=False)
+    assert result.err.splitlines()[0] == (
+        "read 10: 5 matched in the store, 2 kept with their own text, 3 skipped; 7 added to the"
+        " library (0 were in it already)"
+    )
+    assert "  skipped gao_large_2018 (line 77): duplicate key" in result.err
+
+
+# --- CSL-JSON and id lists --------------------------------------------------------------------
+
+
+def test_library_add_csl_json(cs_store):  # noqa: F811
+    report = _add(cs_store, CSL)
+    assert (report["read"], report["matched"], report["own_text"], report["added"]) == (6, 2, 2, 4)
+    assert report["skipped"] == [
+        {"entry": "#6", "reason": "not a CSL-JSON item"},
+        {
+            "entry": "http://zotero.org/users/5412373/items/ZZ0NOTIT",
+            "reason": "no title and no arXiv id",
+        },
+    ]
+    library = _library(cs_store)
+    assert library["1804.08208"].paper_id == "1804.08208"  # container-title "arXiv:ID [cs]"
+    assert library["1807.06469"].paper_id == "1807.06469"  # title with \(p\) vs $p$
+    gan = library["1807.07133"]  # number "arXiv:..."; not in this store: its own text
+    assert gan.paper_id is None and gan.abstract.startswith("Powerful generative adversarial")
+    assert gan.authors[0] == "Osaid Rehman Nasir"
+
+
+def test_library_add_id_list(cs_store):  # noqa: F811
+    report = _add(cs_store, IDS)
+    assert (report["read"], report["matched"], report["added"]) == (6, 4, 4)
+    assert report["skipped"] == [
+        {"entry": "line 7", "reason": "no arXiv id in 'ask Bob about the GAN paper'"},
+        {
+            "entry": "line 6",
+            "reason": "arXiv 2411.99999 is not in the store and the file gives no title",
+        },
+    ]
+    assert set(_library(cs_store)) == {"1807.07104", "1807.07091", "1804.07006", "1807.06469"}
+
+
+def test_a_file_that_cannot_be_read_adds_nothing(cs_store, tmp_path):  # noqa: F811
+    bad = tmp_path / "export.bib"
+    bad.write_bytes(b"@article{x, title={Caf\xe9}}")  # Latin-1, not UTF-8
+    result = run_cli("--db", str(cs_store), "library", "add", str(BIB), str(bad))
+    assert result.code == 5
+    assert result.err.startswith(f"Error: cannot read library file {bad}:")
+    assert _library(cs_store) == {}

@@ -1,0 +1,186 @@
+"""`digest --rank personal`: order, cut, reasons in every format, followed authors, cold start."""
+
+from __future__ import annotations
+
+import email
+import json
+
+import pytest
+
+from papercli.personal.model import Scorer
+from papercli.personal.ranking import NO_SIGNALS, current_model
+from papercli.personal.signals import Signals
+from papercli.store import Store
+from tests.cli_helpers import run_cli
+from tests.test_personal_library import BIB
+from tests.test_personal_signals import cs_store  # noqa: F401 (a fixture)
+
+
+def _json(db, *args):
+    result = run_cli("--db", str(db), "digest", "--format", "json", *args)
+    assert result.code == 0, result.err
+    return json.loads(result.out), result.err
+
+
+def _order(data):
+    return [(e["id"], e["score"]) for e in data["papers"] + data["more"] + data["updates"]]
+
+
+@pytest.fixture
+def seeded(cs_store):  # noqa: F811
+    """The 2018 cs store with the Zotero BibTeX export as the library."""
+    assert run_cli("--db", str(cs_store), "library", "add", str(BIB)).code == 0
+    return cs_store
+
+
+def test_without_signals_one_line_and_the_default_order(cs_store):  # noqa: F811
+    default, _ = _json(cs_store)
+    personal, err = _json(cs_store, "--rank", "personal")
+    assert err.strip() == NO_SIGNALS
+    assert personal == default
+
+
+def test_personal_rank_orders_by_the_model(seeded):
+    data, err = _json(seeded, "--rank", "personal")
+    assert NO_SIGNALS not in err
+    for topic in data["topics"]:
+        scores = [e["score"] for e in data["papers"] if e["topic"] == topic["id"]]
+        assert scores == sorted(scores, reverse=True)
+    assert all(0 <= s <= 1 for _, s in _order(data))
+    assert all(e["why"] for e in data["papers"] + data["updates"])
+    default, _ = _json(seeded)
+    assert [e["id"] for e in data["updates"]] != [e["id"] for e in default["updates"]]
+    # The replacements, not grouped into topics: the library's own papers first, then the
+    # papers on reinforcement learning, near the textbook the library holds only as a title.
+    updates = data["updates"]
+    assert [e["id"] for e in updates[:3]] == ["1804.07006", "1804.07459", "1705.05420"]
+    assert updates[0]["why"][0] == "in your library"
+    assert updates[3]["why"][0].startswith(
+        "close to library paper: Reinforcement Learning: An Introduction"
+    )
+    assert "Reinforcement Learning" in updates[3]["title"]
+
+
+def test_min_score_cuts(seeded):
+    everything, _ = _json(seeded, "--rank", "personal")
+    scores = sorted(s for _, s in _order(everything))
+    cut = scores[len(scores) // 2]
+    kept, _ = _json(seeded, "--rank", "personal", "--min-score", str(cut))
+    assert 0 < len(_order(kept)) < len(scores)
+    assert min(s for _, s in _order(kept)) >= cut
+    bad = run_cli("--db", str(seeded), "digest", "--rank", "personal", "--min-score", "2")
+    assert bad.code == 2 and "min score 2.0 is not between 0 and 1" in bad.err
+
+
+def test_rank_within_the_topic_matches(seeded):
+    data, _ = _json(seeded, "--rank", "personal", "--topic", "learning")
+    plain, _ = _json(seeded, "--topic", "learning")
+    assert sorted(e["id"] for e in data["papers"] + data["more"] + data["updates"]) == sorted(
+        e["id"] for e in plain["papers"] + plain["more"] + plain["updates"]
+    )
+    assert all(e["matched_terms"] == ["learning"] for e in data["papers"])
+
+
+def test_followed_authors_come_first_even_outside_the_topic(seeded):
+    run_cli("--db", str(seeded), "follow", "André, E.")
+    data, _ = _json(seeded, "--rank", "personal", "--topic", "learning", "--min-score", "0.99")
+    first = data["papers"][0]
+    assert first["id"] == "1807.07091"  # timed automata: no "learning" in it
+    assert first["why"][0] == "followed author: Étienne André"
+    assert data["topics"][0]["label"] == "Followed authors"
+
+
+def test_like_then_unrate_gives_the_same_ranking(seeded):
+    before, _ = _json(seeded, "--rank", "personal")
+    assert run_cli("--db", str(seeded), "like", "1807.07525").code == 0
+    liked, _ = _json(seeded, "--rank", "personal")
+    assert _order(liked) != _order(before)
+    assert run_cli("--db", str(seeded), "unrate", "1807.07525").code == 0
+    after, _ = _json(seeded, "--rank", "personal")
+    assert after == before
+
+
+def test_a_dislike_pushes_a_paper_down(seeded):
+    def score_of(paper_id):
+        data, _ = _json(seeded, "--rank", "personal")
+        return dict(_order(data))[paper_id]
+
+    paper_id = "1807.07436"  # sound event detection: near the speech paper of the library
+    before = score_of(paper_id)
+    run_cli("--db", str(seeded), "dislike", paper_id)
+    assert score_of(paper_id) < before
+
+
+def test_the_profile_explains_the_model(seeded):
+    model = current_model(Signals(Store(seeded)))
+    assert model is not None
+    up, _ = Scorer(model.model).top_terms(10)
+    assert "tracking" in up
+    assert model.model["counts"] == {"liked": 0, "library": 7, "disliked": 0, "unrated": 82}
+
+
+# --- every format says why ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["md", "text", "html", "email-html"])
+def test_every_format_shows_the_reason_and_the_rating_command(seeded, fmt):
+    run_cli("--db", str(seeded), "follow", "André, E.")
+    result = run_cli("--db", str(seeded), "digest", "--rank", "personal", "--format", fmt)
+    assert result.code == 0, result.err
+    assert "why: followed author: Étienne André" in result.out
+    assert "close to library paper: Attention Is All You Need" in result.out
+    assert "papercli like 1807.07108" in result.out
+    data, _ = _json(seeded, "--rank", "personal")
+    shown = data["papers"]
+    assert result.out.count("why: ") >= len(shown) + len(data["updates"])
+
+
+def test_json_has_score_and_why(seeded):
+    data, _ = _json(seeded, "--rank", "personal")
+    for entry in data["papers"] + data["more"] + data["updates"]:
+        assert isinstance(entry["score"], float) and entry["why"]
+
+
+def test_the_email_says_why(seeded):
+    run_cli("--db", str(seeded), "follow", "André, E.")
+    result = run_cli(
+        "--db", str(seeded), "digest", "--rank", "personal", "--email-to", "me@example.org",
+        "--dry-run",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    bodies = _bodies(result.out)
+    assert set(bodies) == {"text/plain", "text/html"}
+    for body in bodies.values():
+        assert "followed author: Étienne André" in body
+        assert "close to library paper: Attention Is All You Need" in body
+    assert "papercli like 1807.07108" in bodies["text/html"]
+
+
+def _bodies(eml: str) -> dict[str, str]:
+    message = email.message_from_string(eml)
+    return {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if not part.is_multipart()
+    }
+
+
+# --- a named digest ------------------------------------------------------------------------
+
+
+def test_a_named_digest_ranks_personally(seeded, papercli_home):
+    config = papercli_home / "config.toml"
+    config.write_text(
+        '[digest.mine]\nrecipients = ["me@example.org"]\nrank = "personal"\nmin_score = 0.0\n'
+        'since = "3650d"\nformat = "text"\n'
+    )
+    run_cli("--db", str(seeded), "follow", "Peng Gao")
+    result = run_cli("--db", str(seeded), "--config", str(config), "run", "mine", "--dry-run")
+    assert result.code == 0, result.err
+    (body,) = _bodies(result.out).values()
+    assert "followed author: Peng Gao" in body
+    assert "close to library paper" in body
+    config.write_text('[digest.mine]\nrecipients = ["me@example.org"]\nrank = "mine"\n')
+    bad = run_cli("--db", str(seeded), "--config", str(config), "run", "mine", "--dry-run")
+    assert bad.code == 3
+    assert "[digest.mine] rank 'mine' is not one of default, personal" in bad.err
