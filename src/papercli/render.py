@@ -461,18 +461,20 @@ def readable_digest(digest: Digest) -> Digest:
 def format_for(fmt: str | None, output: str | None) -> str:
     """The format to render: `fmt` when given, else from -o FILE's extension, else md.
 
-    (None, 'out/digest.html') -> 'html'; (None, 'notes.txt') -> 'text'; (None, 'dir/') -> 'md'.
+    (None, 'out/digest.html') -> 'html'; (None, 'notes.txt') -> 'text'; (None, 'feed.xml') ->
+    'atom'; (None, 'dir/') -> 'md'.
     """
     if fmt:
         return fmt
     suffix = Path(output or "").suffix.lower().lstrip(".")
     by_extension = {"md": "md", "markdown": "md", "html": "html", "htm": "html",
-                    "txt": "text", "text": "text", "json": "json"}  # fmt: skip
+                    "txt": "text", "text": "text", "json": "json", "xml": "atom",
+                    "atom": "atom"}  # fmt: skip
     if output and not output.endswith(("/", "\\")) and suffix:
         if suffix not in by_extension:
             raise UsageError(
                 f"cannot tell the format of {output!r} from its extension",
-                hint="name it .md, .html, .txt or .json, or give --format",
+                hint="name it .md, .html, .txt, .json or .xml (Atom), or give --format",
             )
         return by_extension[suffix]
     return "md"

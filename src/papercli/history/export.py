@@ -280,7 +280,15 @@ def to_csv(papers: Sequence[Paper]) -> str:
     for paper in papers:
         record = _record(paper)
         writer.writerow(
-            ["; ".join(v) if isinstance(v, list) else ("" if v is None else v)
+            [_cell("; ".join(v) if isinstance(v, list) else ("" if v is None else v))
              for v in record.values()]
         )  # fmt: skip
     return buffer.getvalue()
+
+
+def _cell(value: object) -> object:
+    """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice):
+    '=HYPERLINK("http://x")' -> "'=HYPERLINK(\"http://x\")"; numbers stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
