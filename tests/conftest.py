@@ -46,3 +46,12 @@ def fixtures() -> Path:
     """The shared real pages (../shared/fixtures from the project root)."""
     assert FIXTURES.is_dir(), f"missing {FIXTURES}: tests need ../shared/fixtures"
     return FIXTURES
+
+
+@pytest.fixture
+def upstream(httpserver, monkeypatch):
+    """Every upstream base URL (arXiv, RSS, API, Hugging Face) points at the local server."""
+    base = httpserver.url_for("").rstrip("/")
+    for name in ("ARXIV", "RSS", "API", "HF"):
+        monkeypatch.setenv(f"PAPERCLI_{name}_URL", base)
+    return httpserver

@@ -6,22 +6,12 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from werkzeug import Request, Response
 
 from papercli.errors import ExitCode
 from tests.cli_helpers import run_cli
 
 BROWSE = "arxiv-list/rendered-by-arxiv-browse"
-
-
-@pytest.fixture
-def upstream(httpserver, monkeypatch):
-    """All upstream base URLs point at the local server."""
-    base = httpserver.url_for("").rstrip("/")
-    for name in ("ARXIV", "RSS", "API", "HF"):
-        monkeypatch.setenv(f"PAPERCLI_{name}_URL", base)
-    return httpserver
 
 
 def serve_astro_ph_in_pages(server, fixtures) -> list[int]:

@@ -26,14 +26,6 @@ from tests.reliability.support import (
 )
 
 
-@pytest.fixture
-def upstream(httpserver, monkeypatch):
-    base = httpserver.url_for("").rstrip("/")
-    for name in ("ARXIV", "RSS", "API", "HF"):
-        monkeypatch.setenv(f"PAPERCLI_{name}_URL", base)
-    return httpserver
-
-
 def hf_day_with(**changes) -> bytes:
     """The real 2024-08-02 API answer with its first item's paper fields changed."""
     items = json.loads(HF_DAY.read_bytes())

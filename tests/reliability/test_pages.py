@@ -60,15 +60,6 @@ API_URL = (
 )
 
 
-@pytest.fixture
-def upstream(httpserver, monkeypatch):
-    """Every upstream base URL points at the local server."""
-    base = httpserver.url_for("").rstrip("/")
-    for name in ("ARXIV", "RSS", "API", "HF"):
-        monkeypatch.setenv(f"PAPERCLI_{name}_URL", base)
-    return httpserver
-
-
 @dataclass(frozen=True)
 class Case:
     """A broken page: where it is served, what it is derived from, what the user must see."""

@@ -6,21 +6,12 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-import pytest
 from werkzeug import Request, Response
 
 from papercli.errors import ExitCode
 from papercli.sources.hf import max_pages
 from tests.cli_helpers import run_cli
 from tests.reliability.support import HF_DAY, error_lines, stored
-
-
-@pytest.fixture
-def upstream(httpserver, monkeypatch):
-    base = httpserver.url_for("").rstrip("/")
-    for name in ("ARXIV", "RSS", "API", "HF"):
-        monkeypatch.setenv(f"PAPERCLI_{name}_URL", base)
-    return httpserver
 
 
 def endless_pages(server) -> list[int]:
