@@ -52,22 +52,14 @@ def term_counts(texts: Sequence[tuple[str, str]]) -> tuple[sparse.csr_matrix, li
     import numpy as np
 
     from papercli.models import Paper
-    from papercli.topics.features import count, encode
+    from papercli.topics.features import count, encode, term_names
 
     folder = Folder()
     papers = [Paper("", title, abstract=abstract) for title, abstract in texts]
     stream = encode(papers, folder, lambda stage, done: None)
     counts, bigram_keys = count(stream, len(folder.terms))
     used = np.flatnonzero(counts.getnnz(axis=0))
-    terms, n_terms = folder.terms, len(folder.terms)
-    names = []
-    for column in used.tolist():
-        if column < n_terms:
-            names.append(terms[column])
-        else:
-            first, second = divmod(int(bigram_keys[column - n_terms]), n_terms)
-            names.append(f"{terms[first]} {terms[second]}")
-    return counts[:, used].tocsr(), names
+    return counts[:, used].tocsr(), term_names(used, folder.terms, bigram_keys)
 
 
 def tfidf(counts: Any, idf: Any) -> Any:

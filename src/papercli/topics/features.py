@@ -236,7 +236,9 @@ def _count_block(
     return unigrams + bigrams
 
 
-def _names(columns: np.ndarray, terms: list[str], bigram_keys: np.ndarray) -> list[str]:
+def term_names(columns: np.ndarray, terms: list[str], bigram_keys: np.ndarray) -> list[str]:
+    """The term of each count column: a word, or a bigram "first second" (its key in
+    `bigram_keys` is first * len(terms) + second)."""
     n_terms = len(terms)
     names = []
     for column in columns.tolist():
@@ -266,7 +268,7 @@ def weigh(
     if len(keep) > scale.max_features:
         commonest = np.argsort(-df[keep], kind="stable")[: scale.max_features]
         keep = np.sort(keep[commonest])
-    names = _names(keep, folder.terms, bigram_keys)
+    names = term_names(keep, folder.terms, bigram_keys)
     counts, names, variants = _merge_spellings(counts[:, keep], names, df[keep])
     weights = counts.astype(np.float32)
     weights.data = 1 + np.log(weights.data)

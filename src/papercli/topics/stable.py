@@ -159,26 +159,11 @@ class _Model:
         seed: int,
         result: UpdateReport,
     ) -> None:
-        import numpy as np
 
         vectors = terms.vectors([i - start for i in rows], idf)
-        ids = sorted(self.topics)
-        joined: dict[int, list[int]] = {}
-        left: list[int] = []
-        if ids:
-            similarity = np.asarray(
-                (vectors @ terms.matrix([self.topics[t].centroid for t in ids]).T).todense()
-            )
-            best = similarity.argmax(axis=1)
-            for row, column in enumerate(best.tolist()):
-                score = float(similarity[row, column])
-                if score >= JOIN:
-                    joined.setdefault(ids[column], []).append(row)
-                    self._assign(papers[rows[row]], ids[column], days[rows[row]], score)
-                else:
-                    left.append(row)
-        else:
-            left = list(range(len(rows)))
+        joined, left = self._join_nearest(
+            sorted(self.topics), vectors, terms, JOIN, papers, rows, days
+        )
         for topic_id, members in joined.items():
             self._grow(topic_id, day, vectors[members], terms, [papers[rows[m]] for m in members])
             result.joined += len(members)
@@ -211,24 +196,45 @@ class _Model:
     ) -> None:
         """Papers whose wait for a new topic is over join their nearest topic if they are at
         least LATE_JOIN close to it, of the live topics; the others stay without a topic."""
-        import numpy as np
 
         ids = sorted(t for t, topic in self.topics.items() if topic.retired is None)
         if not ids:
             return
         vectors = terms.vectors([i - start for i in rows], idf)
-        centroids = terms.matrix([self.topics[t].centroid for t in ids])
-        similarity = np.asarray((vectors @ centroids.T).todense())
-        joined: dict[int, list[int]] = {}
-        for row, column in enumerate(similarity.argmax(axis=1).tolist()):
-            score = float(similarity[row, column])
-            if score >= LATE_JOIN:
-                joined.setdefault(ids[column], []).append(row)
-                self._assign(papers[rows[row]], ids[column], days[rows[row]], score)
+        joined, _ = self._join_nearest(ids, vectors, terms, LATE_JOIN, papers, rows, days)
         for topic_id, members in joined.items():
             last = max(days[rows[m]] for m in members)
             self._grow(topic_id, last, vectors[members], terms, [papers[rows[m]] for m in members])
             result.joined += len(members)
+
+    def _join_nearest(
+        self,
+        ids: list[int],
+        vectors: sparse.csr_matrix,
+        terms: _Terms,
+        threshold: float,
+        papers: Sequence[Paper],
+        rows: list[int],
+        days: list[str],
+    ) -> tuple[dict[int, list[int]], list[int]]:
+        """Assign each vector's paper to its nearest topic of `ids` when at least `threshold`
+        close; returns (topic id -> rows joined, rows left without a topic)."""
+        import numpy as np
+
+        joined: dict[int, list[int]] = {}
+        if not ids:
+            return joined, list(range(len(rows)))
+        centroids = terms.matrix([self.topics[t].centroid for t in ids])
+        similarity = np.asarray((vectors @ centroids.T).todense())
+        left: list[int] = []
+        for row, column in enumerate(similarity.argmax(axis=1).tolist()):
+            score = float(similarity[row, column])
+            if score >= threshold:
+                joined.setdefault(ids[column], []).append(row)
+                self._assign(papers[rows[row]], ids[column], days[rows[row]], score)
+            else:
+                left.append(row)
+        return joined, left
 
     def _assign(self, paper: Paper, topic_id: int | None, day: str, score: float) -> None:
         self.assignments[paper.id] = TopicAssignment(paper.id, topic_id, day, round(score, 6))
