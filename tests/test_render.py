@@ -17,7 +17,7 @@ import pytest
 
 from papercli import __version__
 from papercli.errors import UsageError
-from papercli.models import Digest, DigestEntry, Paper, Topic
+from papercli.models import Digest, DigestEntry, Paper, RisingTopic, Topic
 from papercli.render import (
     abs_url,
     authors_short,
@@ -196,6 +196,29 @@ def assert_inert(html: str) -> _Tags:
     ],
 )
 def test_golden(digest: Digest, fmt: str, name: str) -> None:
+    check_golden(name, render(digest, fmt))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [
+        ("md", "stable.md"),
+        ("html", "stable.html"),
+        ("text", "stable.txt"),
+        ("email-html", "stable-email.html"),
+        ("json", "stable.json"),
+    ],
+)
+def test_golden_with_stable_topics(digest: Digest, fmt: str, name: str) -> None:
+    """digest --stable-topics: each section's lasting id and trend, and the week's rising topics
+    (linked to their section when the digest has one)."""
+    digest.topics = [
+        replace(t, stable_id=t.id, trend="rising" if t.id == 0 else "") for t in digest.topics
+    ]
+    digest.rising = [
+        RisingTopic(0, "Video & motion", 14, 4.25, 2.6, 0.0012),
+        RisingTopic(9, "Robot manipulation", 6, 0.0, None, 0.0153),
+    ]
     check_golden(name, render(digest, fmt))
 
 

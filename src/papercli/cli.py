@@ -282,6 +282,11 @@ def digest(
     min_score: float = typer.Option(
         None, "--min-score", help="With --rank personal: keep papers scoring at least this (0-1)."
     ),
+    stable_topics: bool = typer.Option(
+        False,
+        "--stable-topics",
+        help="Store: group by the stable topics (ids that last across days), with rising ones.",
+    ),
 ) -> None:
     """Render a digest of the papers matching --topic, grouped into topics.
 
@@ -298,12 +303,14 @@ def digest(
 
     settings = _settings()
     fmt = format_for(fmt, None if email_to else output)  # with --email-to, -o is the .eml
+    _check_stable_topics(stable_topics, inputs, n_topics)
     ranker = _ranker(settings, rank, min_score)
     with work_progress(env) as bar:
         papers, page_date = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:
             env.info("no papers to digest: fetch some first, or widen --since/--source")
             return
+        stable = _digest_topics(settings, bar.topics) if stable_topics else None
         result = build_digest(
             papers,
             queries=topic or [],
@@ -319,6 +326,7 @@ def digest(
             progress=bar.topics,
             ranker=ranker,
             min_score=min_score,
+            stable=stable,
         )
         if rank == "personal":
             result.rank = "personal"
@@ -343,6 +351,28 @@ def digest(
         env.out.print(Markdown(text, hyperlinks=True))
     else:
         env.write(text)
+
+
+def _check_stable_topics(stable_topics: bool, inputs: list[str] | None, n_topics: str) -> None:
+    if stable_topics and inputs:
+        raise UsageError(
+            "--stable-topics groups the store's papers: it does not read INPUT files",
+            hint="fetch them into the store first (papercli fetch FILE), then digest without INPUT",
+        )
+    if stable_topics and n_topics != "auto":
+        raise UsageError(
+            "--stable-topics and --topics N do not go together: the store's topics are as many "
+            "as its papers make",
+            hint="drop --topics, or drop --stable-topics for a digest's own N topics",
+        )
+
+
+def _digest_topics(settings: Settings, progress):
+    """The store's stable topics, brought up to date, for digest --stable-topics."""
+    from papercli.trends import digest_topics
+
+    with _store(settings) as store:
+        return digest_topics(store, progress=progress)
 
 
 def _ranker(settings: Settings, rank: str, min_score: float | None):

@@ -61,6 +61,7 @@ sources = ["hf", "arxiv:cs.LG"]
 # max_papers = 50           # full cards; matching papers beyond get one line each
 # rank = "default"          # "personal": ordered by your likes, library and followed authors
 # min_score = 0.5           # with rank = "personal": the lowest score kept (0-1)
+# stable_topics = false     # true: sections are the store's stable topics (ids last across days)
 # limit = 200               # at most this many matching papers at all [default: no limit]
 # n_topics = 6              # topics to group the cards in [default: from the count, <= 8]
 # send_empty = false        # send a short "nothing new" mail on quiet days

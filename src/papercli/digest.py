@@ -14,6 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from papercli.models import ANNOUNCE_KINDS, CROSS, NEW, REPLACE, Digest, DigestE
 
 if TYPE_CHECKING:
     from papercli.personal.ranking import Ranker
+    from papercli.trends import DigestTopics
 
 SORTS = ("best", "relevance", "upvotes", "date")
 DEFAULT_ANNOUNCE = (NEW, CROSS)
@@ -128,6 +130,7 @@ def build_digest(
     progress: Callable[[str, float], None] | None = None,
     ranker: Ranker | None = None,
     min_score: float | None = None,
+    stable: DigestTopics | None = None,
 ) -> Digest:
     """The digest of `papers` matching `queries` (all when none) and no `excludes`.
 
@@ -137,7 +140,9 @@ def build_digest(
     cards, the rest listed one line each in `more`. `day` defaults to the latest day the shown
     papers were announced. A `ranker` (papercli.personal) orders the matches by the reader's
     own model instead of `sort`, drops those under `min_score`, and keeps papers by followed
-    authors whatever the queries, first, under "Followed authors".
+    authors whatever the queries, first, under "Followed authors". With `stable` (the store's
+    stable topics, papercli.trends.digest_topics) the sections are those topics, ids and labels
+    that last across days, and the digest lists the week's rising topics.
     """
     from papercli.selection import Matcher
 
@@ -177,7 +182,10 @@ def build_digest(
     cards, more = cards[:cap], cards[cap:]
     followed = [e for e in cards if e.why and e.why[0].startswith(FOLLOWED_WHY)]
     rest = [e for e in cards if not (e.why and e.why[0].startswith(FOLLOWED_WHY))]
-    topics = assign_topics(rest, n_topics, progress=progress)
+    if stable is not None:
+        topics = stable_sections(rest, stable)
+    else:
+        topics = assign_topics(rest, n_topics, progress=progress)
     if followed:
         for entry in followed:
             entry.topic_id = FOLLOWED_ID
@@ -185,6 +193,10 @@ def build_digest(
     digest = _group([*followed, *rest], topics, queries, excludes, title, len(papers))
     digest.more, digest.updates, digest.sort = more, updated, sort
     digest.rank = "personal" if ranker is not None else "default"
+    if stable is not None:
+        # A digest of some subjects lists the rising topics its own papers are in.
+        shown = {t.id for t in topics} if queries else None
+        digest.rising = stable.rising(among=shown)
     digest.date = day or latest_day(e.paper for e in [*cards, *more, *updated])
     return digest
 
@@ -247,6 +259,32 @@ def assign_topics(
         topics = _split_large(entries, topics, progress)
     topics = _merge_alike(entries, topics)
     return _singletons_to_other(entries, topics)
+
+
+def stable_sections(entries: list[DigestEntry], stable: DigestTopics) -> list[Topic]:
+    """The store's stable topics as the digest's sections; sets each entry's topic_id to its
+    paper's stable topic id (Other while the paper waits for a topic). As with a digest's own
+    topics, a topic of one paper goes to Other (unless the digest is that small)."""
+    topics: dict[int, Topic] = {}
+    for entry in entries:
+        found = stable.by_paper.get(entry.paper.id)
+        if found is None:
+            entry.topic_id = OTHER_ID
+            continue
+        entry.topic_id = found.id
+        trend = stable.trends.get(found.id)
+        topics.setdefault(
+            found.id,
+            Topic(
+                found.id,
+                found.label,
+                list(found.terms),
+                0,
+                stable_id=found.id,
+                trend=trend.trend if trend is not None and trend.trend != "steady" else "",
+            ),
+        )
+    return _singletons_to_other(entries, list(topics.values()))
 
 
 def _cluster(
@@ -325,11 +363,7 @@ def _singletons_to_other(entries: list[DigestEntry], topics: list[Topic]) -> lis
     for entry in entries:
         if entry.topic_id in lonely:
             entry.topic_id = OTHER_ID
-    return [
-        Topic(t.id, t.label, t.terms, sizes[t.id])
-        for t in topics
-        if t.id not in lonely and sizes[t.id]
-    ]
+    return [replace(t, size=sizes[t.id]) for t in topics if t.id not in lonely and sizes[t.id]]
 
 
 def archive_of(paper: Paper) -> str | None:

@@ -180,6 +180,22 @@ class Topic:
     label: str
     terms: list[str]
     size: int
+    # The store's stable topic this section is (digest --stable-topics): its id lasts across
+    # days, so today's "#12 video diffusion" is yesterday's. None for a digest's own clusters.
+    stable_id: int | None = None
+    trend: str = ""  # "rising" or "falling" this week, for a stable topic; else empty
+
+
+@dataclass
+class RisingTopic:
+    """A stable topic whose share of the papers rose this period against its own baseline."""
+
+    id: int
+    label: str
+    current: int  # papers in the latest period
+    baseline: float  # papers per period before it (mean)
+    ratio: float | None  # share now / share before; None when it had none before
+    p_value: float
 
 
 @dataclass
@@ -217,6 +233,8 @@ class Digest:
     unlisted: int = 0
     unlisted_more: int = 0
     attachment: str = ""
+    # With --stable-topics: the stable topics rising in the latest week, most significant first.
+    rising: list[RisingTopic] = field(default_factory=list)
 
     def entries_for(self, topic_id: int) -> list[DigestEntry]:
         return [entry for entry in self.entries if entry.topic_id == topic_id]

@@ -17,7 +17,7 @@ import json
 import re
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -506,6 +506,10 @@ def context(digest: Digest) -> dict[str, Any]:
         + len(digest.more)
         + digest.unlisted_more,
         "topic_count": len(sections),
+        # A stable topic's section, for the rising topics to link to (--stable-topics).
+        "stable_anchors": {
+            s.topic.stable_id: s.anchor for s in sections if s.topic.stable_id is not None
+        },
         "generated_by": f"papercli {__version__}",
         "version": __version__,
     }
@@ -538,7 +542,9 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
 
     {"title", "date", "generated_by", "queries", "excludes", "total_papers", "sort",
      "topics": [{"id", "label", "terms", "size", "papers": [ids]}], "papers": [{...}],
-     "more": [papers beyond max_papers], "updates": [replacements]}; each paper has
+     "more": [papers beyond max_papers], "updates": [replacements]}; with --stable-topics each
+    topic has "stable_id" and "trend", and "rising" lists the week's rising topics ({"id",
+    "label", "current", "baseline", "ratio", "p_value"}); each paper has
     "announce_type" and "links" ({"abs", "pdf", "html", "hf", "code", "project"}, the known ones).
     """
     digest = readable_digest(digest)
@@ -558,13 +564,18 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
                 "size": s.topic.size,
                 "papers": [entry.paper.id for entry in s.entries],
             }
+            | (
+                {"stable_id": s.topic.stable_id, "trend": s.topic.trend or "steady"}
+                if s.topic.stable_id is not None
+                else {}
+            )
             for s in sections
         ],
         "sort": digest.sort,
         "papers": [_entry_json(entry) for s in sections for entry in s.entries],
         "more": [_entry_json(entry) for entry in digest.more],
         "updates": [_entry_json(entry) for entry in digest.updates],
-    }
+    } | ({"rising": [asdict(topic) for topic in digest.rising]} if digest.rising else {})
 
 
 def _entry_json(entry: DigestEntry) -> dict[str, Any]:

@@ -41,7 +41,7 @@ ADHOC_DIGEST = "email-to"  # the outbox's name for `digest --email-to` messages
 KNOWN_KEYS = {
     "sources", "topics", "exclude", "format", "recipients", "subject", "send_empty", "since",
     "n_topics", "limit", "sort", "title", "max_papers", "updates", "announce",
-    "rank", "min_score",
+    "rank", "min_score", "stable_topics",
 }  # fmt: skip
 
 
@@ -67,6 +67,7 @@ class DigestConfig:
     announce: list[str] | None = None  # announce types shown as cards [default: new, cross]
     rank: str = "default"  # or "personal": ordered by the reader's own model (papercli.personal)
     min_score: float | None = None  # with rank = "personal": the lowest score kept (0-1)
+    stable_topics: bool = False  # sections are the store's stable topics (ids last across days)
 
     @classmethod
     def from_settings(cls, settings: Settings, name: str) -> DigestConfig:
@@ -300,6 +301,11 @@ def run_named_digest(
         from papercli.personal.ranking import ranker_from_store
 
         ranker = ranker_from_store(store, config.rank, console.info)
+        stable = None
+        if config.stable_topics:
+            from papercli.trends import digest_topics
+
+            stable = digest_topics(store)
         failures = []
         for recipients, todo in groups:
             try:
@@ -308,7 +314,7 @@ def run_named_digest(
                     n_topics=config.n_topics, limit=config.limit, sort=config.sort,
                     title=config.title or f"papercli: {name}", max_papers=config.max_papers,
                     updates=config.updates, announce=config.announce, explain_no_match=False,
-                    ranker=ranker, min_score=config.min_score,
+                    ranker=ranker, min_score=config.min_score, stable=stable,
                 )  # fmt: skip
                 digest.rank = config.rank
             except NoMatchError:

@@ -19,12 +19,16 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from papercli.errors import UsageError
+from papercli.models import RisingTopic
 
 if TYPE_CHECKING:
+    from papercli.models import StableTopic
     from papercli.store import Store
     from papercli.topics.features import Progress
 
 ALPHA = 0.05  # p-value under which a change counts as real
+DIGEST_WEEKS = 12  # a digest's rising topics: the latest week against the weeks before it
+DIGEST_RISING = 5  # ... at most this many shown
 PERIODS = ("week", "day")
 RISING, FALLING, STEADY = "rising", "falling", "steady"
 
@@ -122,6 +126,7 @@ def trends(
     by: str = "week",
     query: str | None = None,
     progress: Progress | None = None,
+    update: bool = True,
 ) -> Trends:
     """The trends of the stored papers first seen since `since` (an ISO time), by week or day,
     of the topics matching `query` (an id, or words of the label or terms) or all of them.
@@ -133,7 +138,8 @@ def trends(
         raise UsageError(f"--by {by!r} is not a period", hint="use --by week or --by day")
     from papercli.topics import stable
 
-    stable.update(store, progress=progress)
+    if update:
+        stable.update(store, progress=progress)
     state = store.topic_model()
     papers = store.papers(since=since)
     if not papers:
@@ -174,6 +180,46 @@ def trends(
         )
     rows.sort(key=_order)
     return Trends(by, periods, totals, rows)
+
+
+@dataclass
+class DigestTopics:
+    """What `digest --stable-topics` needs: each assigned paper's stable topic, and the weekly
+    trend of every topic with papers in the last DIGEST_WEEKS weeks."""
+
+    by_paper: dict[str, StableTopic]
+    trends: dict[int, TopicTrend]
+
+    def rising(self, among: set[int] | None = None, n: int = DIGEST_RISING) -> list[RisingTopic]:
+        """The rising topics (of those `among`, when given), most significant first."""
+        found = [
+            t
+            for t in self.trends.values()
+            if t.trend == RISING and not t.retired and (among is None or t.id in among)
+        ]
+        return [
+            RisingTopic(t.id, t.label, t.current, t.baseline, t.ratio, t.p_value) for t in found[:n]
+        ]
+
+
+def digest_topics(store: Store, *, progress: Progress | None = None) -> DigestTopics:
+    """Bring the stable topics up to date, then read them for a digest (see DigestTopics)."""
+    from papercli.topics import stable
+
+    stable.update(store, progress=progress)
+    state = store.topic_model()
+    topics = {t.id: t for t in state.topics}
+    by_paper = {
+        paper_id: topics[a.topic_id]
+        for paper_id, a in state.assignments.items()
+        if a.topic_id is not None and a.topic_id in topics
+    }
+    through = state.settings.get("through", "")
+    if not through:
+        return DigestTopics(by_paper, {})
+    since = (date.fromisoformat(through) - timedelta(weeks=DIGEST_WEEKS)).isoformat()
+    found = trends(store, since=since, by="week", update=False)
+    return DigestTopics(by_paper, {t.id: t for t in found.topics})
 
 
 def _order(row: TopicTrend) -> tuple[int, float, int, int]:
