@@ -172,6 +172,85 @@ def test_a_store_from_before_search_gets_its_index_on_open(tmp_path: Path, fixtu
     assert [h.paper.id for h in hits] == [papers[7].id]
 
 
+def test_a_new_abstract_is_found_by_its_new_words_and_not_its_old_ones(
+    tmp_path: Path, fixtures: Path
+) -> None:
+    papers = cs_papers(fixtures)[:30]
+    target = papers[3]
+    with Store(tmp_path / "papers.db") as store:
+        store.upsert_page("arxiv:cs", Page(kind="jsonl", papers=papers), fetched_at=T1)
+        others = words(" ".join(searchable(p) for p in papers if p is not target))
+        old_word = next(w for w in words(target.abstract) if w not in others)
+        assert [h.paper.id for h in search(store, old_word)] == [target.id]
+        revised = dataclasses.replace(target, version=2, abstract="Quokkas brew by zymurgy.")
+        store.upsert_page("arxiv:cs", Page(kind="jsonl", papers=[revised]), fetched_at=T2)
+        assert [h.paper.id for h in search(store, "zymurgy quokkas")] == [target.id]
+        assert search(store, old_word) == []
+        # A page that fails on its second paper takes the first one's new abstract back too.
+        again = dataclasses.replace(target, version=3, abstract="Wombats only.")
+        bad = dataclasses.replace(papers[4], version=9, authors=[object()])
+        with pytest.raises(TypeError):
+            store.upsert_page("arxiv:cs", Page(kind="jsonl", papers=[again, bad]), fetched_at=T2)
+        assert search(store, "wombats") == []
+        assert [h.paper.id for h in search(store, "zymurgy")] == [target.id]
+
+
+def test_a_store_with_the_first_index_is_upgraded_in_place(tmp_path: Path, fixtures: Path) -> None:
+    papers = cs_papers(fixtures)[:200]
+    path = tmp_path / "papers.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, path, MIGRATIONS[: MIGRATIONS.index(store_module.m010_search_merges)])
+    for start in range(0, 200, 20):  # one transaction, so one index segment, per page
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO papers (id, title, abstract, authors, first_seen) VALUES (?, ?, ?, ?, ?)",
+            [
+                (p.id, p.title, p.abstract, json.dumps(p.authors), T1)
+                for p in papers[start : start + 20]
+            ],
+        )
+        conn.execute("COMMIT")
+    segments_before = conn.execute("SELECT count(DISTINCT segid) FROM papers_search_idx")
+    assert segments_before.fetchone()[0] > 1
+    conn.close()
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert [h.paper.id for h in search(store, f'"{papers[150].title}"')] == [papers[150].id]
+        settings = dict(store._conn.execute("SELECT k, v FROM papers_search_config"))
+        merged = store._conn.execute(
+            "SELECT count(DISTINCT segid) FROM papers_search_idx"
+        ).fetchone()[0]
+        store._conn.execute(
+            "INSERT INTO papers_search (papers_search, rank) VALUES ('integrity-check', 1)"
+        )
+    assert settings["automerge"] == 8
+    assert merged == 1
+
+
+def test_a_category_is_matched_literally(cs_store) -> None:
+    path, _ = cs_store
+    with Store(path) as store:
+        in_lg = search(store, "diffusion", category="cs.LG", limit=None)
+        assert {h.paper.id for h in in_lg} == {
+            h.paper.id
+            for h in search(store, "diffusion", limit=None)
+            if "cs.LG" in h.paper.categories
+        }
+        # LIKE's wildcards in a category are letters, not patterns.
+        assert search(store, "diffusion", category="cs.L_") == []
+        assert search(store, "diffusion", category="%") == []
+
+
+def test_equal_scores_go_in_the_order_the_papers_were_stored(tmp_path: Path) -> None:
+    twins = [Paper(id=i, title="Quokka husbandry", abstract="On quokkas.") for i in ("b", "a", "c")]
+    with Store(tmp_path / "papers.db") as store:
+        store.upsert_page("x", Page(kind="jsonl", papers=twins), fetched_at=T1)
+        hits = search(store, "quokka")
+        assert [h.paper.id for h in hits] == ["b", "a", "c"]
+        assert len({h.score for h in hits}) == 1
+        assert [h.paper.id for h in search(store, "quokka", limit=2)] == ["b", "a"]
+
+
 @pytest.mark.parametrize(
     ("typed", "fts5"),
     [
