@@ -224,15 +224,21 @@ def _exit_on_failures(env: Environment, results) -> None:
 
 
 def _load_papers(
-    settings: Settings, inputs: list[str], since: str | None, source: str | None, on_page=None
+    settings: Settings,
+    inputs: list[str],
+    since: str | None,
+    source: str | None,
+    on_page=None,
+    into=None,
 ):
-    """Papers from INPUT files/URLs, or from the store; and the date they are for."""
+    """Papers from INPUT files/URLs (appended to `into` if given), or from the store; and the
+    date they are for."""
     from papercli import fetch as fetching
     from papercli.digest import parse_since
 
     if inputs:
         specs = [fetching.parse_spec(i) for i in inputs]
-        return fetching.read_papers(specs, settings, on_page=on_page)
+        return fetching.read_papers(specs, settings, on_page=on_page, into=into)
     with _store(settings) as store:
         cutoff = parse_since(since) if since else None
         if source is not None:
@@ -435,6 +441,7 @@ def topics(
     env: Environment = ctx.obj
     from papercli.digest import parse_n_topics
     from papercli.report import print_topics, topics_json_lines, work_progress
+    from papercli.spool import SpooledPapers
     from papercli.topics import build_topics
 
     settings = _settings()
@@ -447,17 +454,18 @@ def topics(
             "--rebuild applies to the stable topics of the store",
             hint="drop the INPUT files and --topics N",
         )
-    with work_progress(env) as bar:
-        papers, _ = _load_papers(settings, inputs or [], since, source, bar.loaded)
+    # Only ids, titles and the topics are printed: the abstracts wait on disk once read.
+    with work_progress(env) as bar, SpooledPapers() as spool:
+        papers, _ = _load_papers(settings, inputs or [], since, source, bar.loaded, into=spool)
         if not papers:
             env.info("no papers: fetch some first, or name a file")
             return
         model = build_topics(papers, count, progress=bar.topics)
-    if as_json:
-        for line in topics_json_lines(papers, model):
-            env.out.file.write(line + "\n")
-    else:
-        print_topics(env, papers, model)
+        if as_json:
+            for line in topics_json_lines(papers, model):
+                env.out.file.write(line + "\n")
+        else:
+            print_topics(env, papers, model)
 
 
 def _stable_topics(

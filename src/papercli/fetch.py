@@ -21,6 +21,7 @@ from papercli.sources.base import SourceSpec, spec
 if TYPE_CHECKING:
     from papercli.http import HttpClient
     from papercli.settings import Settings
+    from papercli.spool import SpooledPapers
     from papercli.store import Store
 
 
@@ -128,15 +129,19 @@ def read_papers(
     sources: Sequence[SourceSpec],
     settings: Settings,
     on_page: Callable[[SourceSpec, Page], None] | None = None,
-) -> tuple[list[Paper], str | None]:
+    *,
+    into: list[Paper] | SpooledPapers | None = None,
+) -> tuple[Sequence[Paper], str | None]:
     """Papers of the given sources without touching the store (for `digest INPUT...`).
 
-    Returns the papers (first occurrence of each id wins) and the newest page date. `on_page`
-    hears of each page as it is read.
+    Returns the papers (first occurrence of each id wins), appended to `into` if given (a
+    `SpooledPapers` keeps their abstracts on disk), and the newest page date. `on_page` hears
+    of each page as it is read.
     """
     from papercli.http import HttpClient
 
-    papers: dict[str, Paper] = {}
+    papers = [] if into is None else into
+    seen: set[str] = set()
     dates: list[str] = []
     with HttpClient(settings.fetch, settings.cache_dir) as client:
         for source in sources:
@@ -146,8 +151,10 @@ def read_papers(
                 if page.date:
                     dates.append(page.date)
                 for paper in page.papers:
-                    papers.setdefault(paper.id, paper)
-    return list(papers.values()), max(dates) if dates else None
+                    if paper.id not in seen:
+                        seen.add(paper.id)
+                        papers.append(paper)
+    return papers, max(dates) if dates else None
 
 
 # --- fetch into the store ----------------------------------------------------------------------

@@ -19,12 +19,14 @@ The pipeline, one module per stage:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import overload
 
 from papercli.models import Paper
 from papercli.topics.clustering import auto_k, find_clusters
 from papercli.topics.features import Progress, Scale, count, encode, reduce, scale_for, weigh
 from papercli.topics.labels import label_topics, surface
 from papercli.topics.matching import Match, TopicModel
+from papercli.topics.memory import give_back
 from papercli.topics.text import Folder, acronyms
 from papercli.topics.threads import pinned
 
@@ -68,16 +70,18 @@ def build_topics(
 
     # Term numbers, k-means seeds and every tie follow the order papers come in; a canonical
     # order makes the topics the same however the store or the file happens to list them.
-    order = sorted(range(len(papers)), key=lambda i: _canonical(papers[i]))
-    canonical = [papers[i] for i in order]
+    order = canonical_order(papers)
+    canonical = _InOrder(papers, order)
     position = np.empty(len(papers), dtype=np.int64)
     position[order] = np.arange(len(papers))
     scale = scale_for(len(papers))
     stream = encode(canonical, folder, report)
+    give_back()  # the texts encoding made and dropped
     report("counting", 0.0)
     counts, bigram_keys = count(stream, len(folder.terms))
     weights, idf, names, variants = weigh(counts, folder, bigram_keys, scale)
     del counts, bigram_keys
+    give_back()  # the counts of every term, now weighed down to the kept ones
     with pinned():
         report("reducing", 0.0)
         space, points = reduce(weights, idf, names, scale, seed)
@@ -89,18 +93,54 @@ def build_topics(
         canonical, clusters, weights, names, folder, stream
     )
     report("done", 1.0)
+    # Back to the caller's order, one structure at a time (each copy replaces its original).
+    stream = stream.subset(position.tolist())
+    space = space.reordered(position)
     return TopicModel(
         topics,
         [assignments[i] for i in position.tolist()],
         papers=papers,
         folder=folder,
-        stream=stream.subset(position.tolist()),
-        space=space.reordered(position),
+        stream=stream,
+        space=space,
         names=names,
         variants=variants,
         surfaces=surfaces,
     )
 
 
-def _canonical(paper: Paper) -> tuple[str, str, str]:
-    return paper.id, paper.title, paper.abstract
+def canonical_order(papers: Sequence[Paper]) -> list[int]:
+    """The indices of `papers` sorted by id, then title, then abstract: one order whatever the
+    order they came in. The abstracts are compared only among papers of the same id and title,
+    so a sequence that keeps them on disk (`papercli.spool`) is not read into memory whole."""
+    heads = [(p.id, p.title) for p in papers]
+    order = sorted(range(len(papers)), key=heads.__getitem__)
+    start = 0
+    for end in range(1, len(order) + 1):
+        if end == len(order) or heads[order[end]] != heads[order[start]]:
+            if end - start > 1:
+                order[start:end] = sorted(order[start:end], key=lambda i: papers[i].abstract)
+            start = end
+    return order
+
+
+class _InOrder(Sequence[Paper]):
+    """`papers` seen in `order` (item i is papers[order[i]]), without copying them out."""
+
+    def __init__(self, papers: Sequence[Paper], order: list[int]) -> None:
+        self._papers = papers
+        self._order = order
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, index: int) -> Paper: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Paper]: ...
+
+    def __getitem__(self, index: int | slice) -> Paper | list[Paper]:
+        if isinstance(index, slice):
+            return [self._papers[i] for i in self._order[index]]
+        return self._papers[self._order[index]]

@@ -108,18 +108,21 @@ class Stream:
         """A stream of just these papers, in this order."""
         import numpy as np
 
-        spans = [(self.starts[i], self.starts[i + 1], self.title_ends[i]) for i in papers]
-        if not spans:
+        chosen = np.asarray(papers, dtype=np.int64)
+        if not len(chosen):
             empty = np.zeros(0, dtype=np.int64)
             return Stream(np.zeros(0, dtype=self.ids.dtype), empty, empty)
-        ids = np.concatenate([self.ids[a:b] for a, b, _ in spans])
-        lengths = np.asarray([b - a for a, b, _ in spans])
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        title_ends = starts + np.asarray([t - a for a, _, t in spans])
+        first, after = self.starts[chosen], self.starts[chosen + 1]
+        starts = np.concatenate([[0], np.cumsum(after - first)])
+        # Copied paper by paper into one array: no list of slices or of positions the size of
+        # the corpus (a whole stream reordered at 75,000 abstracts is 12 million terms).
+        ids = np.empty(starts[-1], dtype=self.ids.dtype)
+        for at, a, b in zip(starts[:-1].tolist(), first.tolist(), after.tolist(), strict=True):
+            ids[at : at + b - a] = self.ids[a:b]
         sub = Stream.__new__(Stream)
         sub.ids = ids
-        sub.starts = np.append(starts, len(ids))
-        sub.title_ends = title_ends
+        sub.starts = starts
+        sub.title_ends = starts[:-1] + (self.title_ends[chosen] - first)
         return sub
 
 
@@ -134,6 +137,7 @@ def encode(papers: Sequence[Paper], folder: Folder, report: Progress) -> Stream:
         ids = folder.encode_papers((p.title, p.abstract) for p in chunk)
         parts.append(_join_prefixes(ids, folder))
     ids = np.concatenate(parts)
+    del parts
     paper_ends = np.flatnonzero(ids == PAPER_END)
     title_ends = np.flatnonzero(ids == TITLE_END)
     ids[(ids == PAPER_END) | (ids == TITLE_END)] = BREAK
@@ -270,7 +274,8 @@ def weigh(
         keep = np.sort(keep[commonest])
     names = term_names(keep, folder.terms, bigram_keys)
     counts, names, variants = _merge_spellings(counts[:, keep], names, df[keep])
-    weights = counts.astype(np.float32)
+    weights = counts.astype(np.float32, copy=False)  # a new matrix already: weighed in place
+    del counts
     weights.data = 1 + np.log(weights.data)
     df = np.bincount(weights.indices, minlength=weights.shape[1])
     idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)

@@ -50,7 +50,7 @@ class TopicModel:
     ) -> None:
         self.topics = topics
         self.assignments = assignments
-        self._papers = list(papers)
+        self._papers = papers  # a list, or papers kept on disk (papercli.spool)
         self._folder = folder or Folder()
         self._stream = stream
         self._space = space
