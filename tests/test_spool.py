@@ -11,7 +11,7 @@ import pytest
 
 from papercli.models import Paper
 from papercli.sources.files import iter_jsonl
-from papercli.spool import SpooledPapers
+from papercli.spool import SpooledPapers, heads
 from papercli.topics import build_topics, canonical_order
 
 CS_DAILY = Path("abstracts/cs-daily-sample-9940.jsonl.gz")
@@ -84,3 +84,14 @@ def test_canonical_order_sorts_by_id_title_then_abstract_in_any_input_order():
     for given in (papers, papers[::-1], papers[2:] + papers[:2]):
         order = canonical_order(given)
         assert [(given[i].id, given[i].title, given[i].abstract) for i in order] == want
+
+
+def test_heads_are_ids_and_titles_for_a_spool_and_a_list_alike(fixtures):
+    papers = _cs_daily(fixtures, 200)
+    with SpooledPapers() as spool:
+        for paper in papers:
+            spool.append(paper)
+        spool._file.close()  # heads need no abstract: reading one now would fail
+        assert heads(spool) == heads(papers) == [(p.id, p.title) for p in papers]
+        with pytest.raises(ValueError):
+            spool[0]

@@ -180,12 +180,17 @@ def print_topics(
     from rich.table import Table
     from rich.text import Text
 
+    from papercli.spool import heads
+
     table = Table(box=None, pad_edge=False, show_lines=False)
     for name in ("#", "label", "size", "top terms", "top papers"):
         table.add_column(name, overflow="fold")
+    shown: dict[int, list[str]] = {topic.id: [] for topic in model.topics}
+    for (_, title), topic_id in zip(heads(papers), model.assignments, strict=True):
+        if len(shown[topic_id]) < top:
+            shown[topic_id].append(title)
     for topic in model.topics:
-        members = [p for p, t in zip(papers, model.assignments, strict=True) if t == topic.id][:top]
-        titles = Text("\n").join(cell(p.title) for p in members)
+        titles = Text("\n").join(cell(title) for title in shown[topic.id])
         table.add_row(
             cell(topic.id), cell(topic.label), cell(topic.size), cell(", ".join(topic.terms[:6])),
             titles,
@@ -194,9 +199,11 @@ def print_topics(
 
 
 def topics_json_lines(papers: Sequence[Paper], model: TopicModel) -> Iterator[str]:
+    from papercli.spool import heads
+
     labels = {t.id: t.label for t in model.topics}
-    for paper, topic_id in zip(papers, model.assignments, strict=True):
-        record = {"id": paper.id, "title": paper.title, "topic": topic_id,
+    for (paper_id, title), topic_id in zip(heads(papers), model.assignments, strict=True):
+        record = {"id": paper_id, "title": title, "topic": topic_id,
                   "label": labels[topic_id]}  # fmt: skip
         yield json.dumps(record, ensure_ascii=False)
 

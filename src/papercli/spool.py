@@ -32,10 +32,12 @@ class SpooledPapers(Sequence[Paper]):
         self._ids: list[str] = []
         self._titles: list[str] = []
         self._ends = array("q", [0])  # abstract i is bytes [_ends[i], _ends[i + 1]) of the file
+        self._unflushed = False
 
     def append(self, paper: Paper) -> None:
         data = paper.abstract.encode("utf-8", "surrogatepass")
         self._file.write(data)
+        self._unflushed = True
         self._ids.append(paper.id)
         self._titles.append(paper.title)
         self._ends.append(self._ends[-1] + len(data))
@@ -56,7 +58,9 @@ class SpooledPapers(Sequence[Paper]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("paper index out of range")
-        self._file.flush()
+        if self._unflushed:
+            self._file.flush()
+            self._unflushed = False
         start, end = self._ends[index], self._ends[index + 1]
         abstract = os.pread(self._file.fileno(), end - start, start) if end > start else b""
         return Paper(
@@ -68,6 +72,10 @@ class SpooledPapers(Sequence[Paper]):
     def __iter__(self) -> Iterator[Paper]:
         return (self[i] for i in range(len(self)))
 
+    def heads(self) -> list[tuple[str, str]]:
+        """Each paper's (id, title), read from memory alone."""
+        return list(zip(self._ids, self._titles, strict=True))
+
     def close(self) -> None:
         self._file.close()
 
@@ -76,3 +84,10 @@ class SpooledPapers(Sequence[Paper]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def heads(papers: Sequence[Paper]) -> list[tuple[str, str]]:
+    """(id, title) of each paper; for a `SpooledPapers`, without reading an abstract back."""
+    if isinstance(papers, SpooledPapers):
+        return papers.heads()
+    return [(p.id, p.title) for p in papers]

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import overload
 
+from papercli import spool
 from papercli.models import Paper
 from papercli.topics.clustering import auto_k, find_clusters
 from papercli.topics.features import Progress, Scale, count, encode, reduce, scale_for, weigh
@@ -113,7 +114,7 @@ def canonical_order(papers: Sequence[Paper]) -> list[int]:
     """The indices of `papers` sorted by id, then title, then abstract: one order whatever the
     order they came in. The abstracts are compared only among papers of the same id and title,
     so a sequence that keeps them on disk (`papercli.spool`) is not read into memory whole."""
-    heads = [(p.id, p.title) for p in papers]
+    heads = spool.heads(papers)
     order = sorted(range(len(papers)), key=heads.__getitem__)
     start = 0
     for end in range(1, len(order) + 1):
