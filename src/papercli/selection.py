@@ -55,6 +55,8 @@ class Matcher:
 
         Without queries every paper not excluded matches, with score 0.
         """
+        if not self._queries and not self._excludes:
+            return Match(0.0)  # nothing to look for: no need to fold the paper's text
         title = f" {phrase(self._folder, paper.title)} "
         abstract = f" {phrase(self._folder, paper.abstract)} "
         acronyms: dict[str, list[str]] | None = None
