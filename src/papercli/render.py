@@ -221,18 +221,24 @@ def tex_to_text(text: str | None) -> str:
 
 @lru_cache(maxsize=4096)
 def _tex_span(span: str) -> str:
-    import logging
-
-    from pylatexenc.latex2text import LatexNodes2Text
-
-    logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # it warns on every odd brace
     try:
-        text = LatexNodes2Text(math_mode="text", strict_latex_spaces=True).latex_to_text(span)
+        text = _latex_to_text().latex_to_text(span)
     except Exception:  # a malformed span reads better raw than not at all
         return span
     if not text.strip():  # a layout command reads as a space; an unknown one stays raw
         return " " if span.strip("\\*") in _LAYOUT else span
     return " ".join(text.split())
+
+
+@lru_cache(maxsize=1)
+def _latex_to_text():
+    """One converter for every span (making one costs more than converting a span)."""
+    import logging
+
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # it warns on every odd brace
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 
 
 _LAYOUT = frozenset(
