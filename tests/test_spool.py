@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +100,30 @@ def test_heads_are_ids_and_titles_for_a_spool_and_a_list_alike(fixtures):
         assert heads(spool) == heads(papers) == [(p.id, p.title) for p in papers]
         with pytest.raises(ValueError):
             spool[0]
+
+
+def test_topics_file_says_when_the_temporary_folder_is_full(fixtures, tmp_path):
+    """A disk that fills up under the spool is one line and exit 3 (an environment setting),
+    not a traceback; the run is made to hit it with a file-size limit of 64 KB on the process."""
+    papers = _cs_daily(fixtures, 400)
+    source = tmp_path / "papers.jsonl"
+    source.write_text("".join(json.dumps(p.to_json()) + "\n" for p in papers), encoding="utf-8")
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, not kills
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64_000, 64_000))
+
+    env = {**os.environ, "PAPERCLI_HOME": str(tmp_path / "home"), "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "papercli", "topics", str(source), "--topics", "5", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_file_size,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"Error: cannot keep the abstracts in a temporary file in {tmp_path}")
+    assert "set TMPDIR" in line

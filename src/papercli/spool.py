@@ -14,12 +14,14 @@ the file is closed or the process ends), and builds the paper again when it is a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import overload
 
+from papercli.errors import ConfigError
 from papercli.models import Paper
 
 
@@ -28,7 +30,10 @@ class SpooledPapers(Sequence[Paper]):
     abstracts are written to a temporary file as papers are appended and read back by index."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close(), as long-lived as the spool)
+        try:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        except OSError as exc:
+            raise _spool_error(exc) from exc
         self._ids: list[str] = []
         self._titles: list[str] = []
         self._ends = array("q", [0])  # abstract i is bytes [_ends[i], _ends[i + 1]) of the file
@@ -36,7 +41,10 @@ class SpooledPapers(Sequence[Paper]):
 
     def append(self, paper: Paper) -> None:
         data = paper.abstract.encode("utf-8", "surrogatepass")
-        self._file.write(data)
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise _spool_error(exc) from exc
         self._unflushed = True
         self._ids.append(paper.id)
         self._titles.append(paper.title)
@@ -58,11 +66,14 @@ class SpooledPapers(Sequence[Paper]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError("paper index out of range")
-        if self._unflushed:
-            self._file.flush()
-            self._unflushed = False
         start, end = self._ends[index], self._ends[index + 1]
-        abstract = os.pread(self._file.fileno(), end - start, start) if end > start else b""
+        try:
+            if self._unflushed:
+                self._file.flush()
+                self._unflushed = False
+            abstract = os.pread(self._file.fileno(), end - start, start) if end > start else b""
+        except OSError as exc:
+            raise _spool_error(exc) from exc
         return Paper(
             id=self._ids[index],
             title=self._titles[index],
@@ -77,7 +88,9 @@ class SpooledPapers(Sequence[Paper]):
         return list(zip(self._ids, self._titles, strict=True))
 
     def close(self) -> None:
-        self._file.close()
+        # The file goes even when its last write fails; what it could not take is not needed.
+        with contextlib.suppress(OSError):
+            self._file.close()
 
     def __enter__(self) -> SpooledPapers:
         return self
@@ -91,3 +104,11 @@ def heads(papers: Sequence[Paper]) -> list[tuple[str, str]]:
     if isinstance(papers, SpooledPapers):
         return papers.heads()
     return [(p.id, p.title) for p in papers]
+
+
+def _spool_error(exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot keep the abstracts in a temporary file in {tempfile.gettempdir()}:"
+        f" {exc.strerror or exc}",
+        hint="free some space there, or set TMPDIR to a folder with room",
+    )
