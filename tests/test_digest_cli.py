@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -9,11 +10,15 @@ import sys
 import sysconfig
 import venv
 import zipfile
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import date
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from papercli import cli
+from papercli.console import Environment
 from papercli.errors import ExitCode
 from tests.cli_helpers import run_cli
 from tests.conftest import EXAMPLES, ROOT
@@ -177,6 +182,30 @@ def test_topics_of_a_jsonl_file_with_a_progress_bar(fixtures):
     assert result.out.count("\n") > 12
     # The bar is transient, but its frames went to the terminal on the way.
     assert "topics: " in result.err and "%" in result.err
+
+
+def test_topics_bar_is_cleared_before_the_table_on_a_shared_screen(fixtures):
+    """On a terminal the bar (stderr) and the table (stdout) share one screen: the bar must be
+    gone before the table is printed, or it is drawn again under it and its clean-up codes move
+    the cursor over the table's last lines."""
+    screen = io.StringIO()
+    with redirect_stdout(screen), redirect_stderr(screen):
+        out = Console(file=screen, width=200, no_color=True, highlight=False, soft_wrap=True)
+        err = Console(file=screen, width=200, no_color=True, highlight=False, force_terminal=True)
+        code = cli.run(
+            [
+                "topics",
+                str(fixtures / "abstracts" / "cs-daily-sample-9940.jsonl.gz"),
+                "--topics",
+                "8",
+            ],
+            env=Environment(stdout=out, stderr=err),
+        )
+    assert code == 0
+    text = screen.getvalue()
+    table_at = text.index("top terms")
+    assert "topics: " in text[:table_at]  # the bar was drawn while the work went on
+    assert "topics: " not in text[table_at:] and "\x1b[" not in text[table_at:]
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal():

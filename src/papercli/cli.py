@@ -455,12 +455,13 @@ def topics(
             hint="drop the INPUT files and --topics N",
         )
     # Only ids, titles and the topics are printed: the abstracts wait on disk once read.
-    with work_progress(env) as bar, SpooledPapers() as spool:
-        papers, _ = _load_papers(settings, inputs or [], since, source, bar.loaded, into=spool)
-        if not papers:
-            env.info("no papers: fetch some first, or name a file")
-            return
-        model = build_topics(papers, count, progress=bar.topics)
+    with SpooledPapers() as spool:
+        with work_progress(env) as bar:  # gone before the output, which may be long
+            papers, _ = _load_papers(settings, inputs or [], since, source, bar.loaded, into=spool)
+            if not papers:
+                env.info("no papers: fetch some first, or name a file")
+                return
+            model = build_topics(papers, count, progress=bar.topics)
         if as_json:
             for line in topics_json_lines(papers, model):
                 env.out.file.write(line + "\n")
