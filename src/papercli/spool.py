@@ -18,7 +18,7 @@ import contextlib
 import os
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import overload
 
 from papercli.errors import ConfigError
@@ -79,9 +79,6 @@ class SpooledPapers(Sequence[Paper]):
             title=self._titles[index],
             abstract=abstract.decode("utf-8", "surrogatepass"),
         )
-
-    def __iter__(self) -> Iterator[Paper]:
-        return (self[i] for i in range(len(self)))
 
     def heads(self) -> list[tuple[str, str]]:
         """Each paper's (id, title), read from memory alone."""
