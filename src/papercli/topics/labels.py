@@ -187,22 +187,25 @@ def _pick_terms(
         if len(chosen) >= limit:
             break
         term = text.complete(candidate)
-        if any(_same_thing(term, c, synonyms) for c in chosen) or fragment(term):
+        if any(_same_thing(term, c, synonyms) for c in chosen):
             continue
+        # `fragment` reads the papers' text, so it is asked last: only of a term about to be
+        # taken, which is the same as asking it of every term first.
         words = set(term.split())
         overlapping = [c for c in chosen if words & set(c.split())]
         if not overlapping:
-            chosen.append(term)
+            if not fragment(term):
+                chosen.append(term)
             continue
         if len(overlapping) > 1 or any(term == c or _inside(term, c) for c in overlapping):
             continue
         old = overlapping[0]
         if _inside(old, term):
-            if text.df(term) >= 0.5 * text.df(old):
+            if text.df(term) >= 0.5 * text.df(old) and not fragment(term):
                 chosen[chosen.index(old)] = term
             continue
         joined = _join_overlap(old, term) or _join_overlap(term, old)
-        if joined and text.df(joined) >= 2:
+        if joined and text.df(joined) >= 2 and not fragment(term):
             chosen[chosen.index(old)] = joined
     return chosen
 
@@ -256,9 +259,14 @@ def _hyphen_bound(
 ) -> bool:
     """Do the papers write `word` mostly (80%) glued by a hyphen to another word?"""
     pattern = _spelling_pattern(word, spellings)
+    needles = _needles(word, spellings)
     bound = total = 0
     for paper in papers:
         for text in (paper.title, paper.abstract):
+            if needles and text.isascii():
+                lowered = text.lower()
+                if not any(needle in lowered for needle in needles):
+                    continue  # no match can start here: skip the pattern's slow scan
             for match in pattern.finditer(text):
                 total += 1
                 start, end = match.start(), match.end()
@@ -269,15 +277,36 @@ def _hyphen_bound(
 _DASHES = frozenset("-‐‑")
 
 
+def _needles(term: str, spellings: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """Lower-case strings one of which every match of `_spelling_pattern(term)` holds: the
+    first word's forms up to a space or dash. () when one is not ASCII: an ASCII needle is in
+    an ASCII text, lowered, exactly when IGNORECASE could match it there."""
+    heads = {
+        _DASH_OR_SPACE.split(form, maxsplit=1)[0].lower()
+        for form in _forms(term.split()[0], spellings)
+    }
+    if not all(head.isascii() and head.isalnum() for head in heads):
+        return ()
+    return tuple(sorted(h for h in heads if not any(o != h and o in h for o in heads)))
+
+
+_DASH_OR_SPACE = re.compile(r"[\s\-‐‑]")
+
+
+def _forms(word: str, spellings: Callable[[str], list[str]]) -> list[str]:
+    """How the papers write a folded word, longest first: 'pretraining' -> ['pre training',
+    'pre-training', 'pretraining'] (a space stands for any run of spaces and dashes)."""
+    written = {w for w in spellings(word) if "'" not in w and "’" not in w} | {word}
+    for prefix in PREFIXES:
+        rest = word[len(prefix) :]
+        if word.startswith(prefix) and len(rest) > 2:
+            written |= {f"{prefix} {r}" for r in [*spellings(rest), rest]}
+    return sorted(written, key=lambda w: (-len(w), w))
+
+
 def _spelling_pattern(term: str, spellings: Callable[[str], list[str]]) -> re.Pattern[str]:
     def forms(word: str) -> str:
-        written = {w for w in spellings(word) if "'" not in w and "’" not in w} | {word}
-        for prefix in PREFIXES:
-            rest = word[len(prefix) :]
-            if word.startswith(prefix) and len(rest) > 2:
-                written |= {f"{prefix} {r}" for r in [*spellings(rest), rest]}
-        alternatives = sorted(written, key=lambda w: (-len(w), w))
-        return "|".join(re.escape(w).replace(r"\ ", r"[\s\-‐‑]+") for w in alternatives)
+        return "|".join(re.escape(w).replace(r"\ ", r"[\s\-‐‑]+") for w in _forms(word, spellings))
 
     body = r"[\s\-‐‑]+".join(f"(?:{forms(w)})" for w in term.split())
     return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
