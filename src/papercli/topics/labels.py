@@ -111,13 +111,21 @@ class _TopicText:
     def __init__(self, stream: Stream, folder: Folder) -> None:
         self.stream = stream
         self.folder = folder
+        self._found: dict[str, np.ndarray] = {}  # a term is looked up for its rank, growth, use
 
     def _ids(self, term: str) -> list[int]:
         return [self.folder.find(word) or -1 for word in term.split()]
 
+    def _find(self, term: str) -> np.ndarray:
+        """Where `term` starts in the topic's stream."""
+        found = self._found.get(term)
+        if found is None:
+            found = self._found[term] = self.stream.find(self._ids(term))
+        return found
+
     def papers_with(self, term: str) -> list[int]:
         """The topic's papers (positions in its sample) that hold `term`."""
-        return sorted(set(self.stream.paper_of(self.stream.find(self._ids(term))).tolist()))
+        return sorted(set(self.stream.paper_of(self._find(term)).tolist()))
 
     def df(self, term: str) -> int:
         """How many of the topic's papers hold `term`."""
@@ -126,7 +134,7 @@ class _TopicText:
     def title_share(self, term: str) -> float:
         """The share of the topic's titles that hold `term`: titles name topics."""
         stream = self.stream
-        found = stream.find(self._ids(term))
+        found = self._find(term)
         in_title = found < stream.title_ends[stream.paper_of(found)]
         return len(set(stream.paper_of(found[in_title]).tolist())) / max(1, len(stream))
 
@@ -150,7 +158,7 @@ class _TopicText:
         import numpy as np
 
         ids = self._ids(term)
-        found = self.stream.find(ids)
+        found = self._find(term)
         if len(found) < 2:
             return None
         at = found - 1 if before else found + len(ids)
