@@ -100,15 +100,20 @@ def test_like_then_unrate_gives_the_same_ranking(seeded):
     assert after == before
 
 
-def test_a_dislike_pushes_a_paper_down(seeded):
-    def score_of(paper_id):
+def test_a_dislike_pushes_the_paper_and_papers_like_it_down(seeded):
+    def places():
         data, _ = _json(seeded, "--rank", "personal")
-        return dict(_order(data))[paper_id]
+        ranked = sorted(_order(data), key=lambda pair: (-pair[1], pair[0]))
+        return {paper_id: place for place, (paper_id, _) in enumerate(ranked)}
 
-    paper_id = "1807.07436"  # sound event detection: near the speech paper of the library
-    before = score_of(paper_id)
-    run_cli("--db", str(seeded), "dislike", paper_id)
-    assert score_of(paper_id) < before
+    disliked = "1807.07436"  # polyphonic sound event detection: near the library's speech paper
+    alike = "1807.00129"  # sound event localization and detection: its closest paper in the store
+    before = places()
+    assert run_cli("--db", str(seeded), "dislike", disliked).code == 0
+    after = places()
+    # Places, not scores: a dislike that only lowered every score alike would not pass.
+    assert after[disliked] > before[disliked] + 20
+    assert after[alike] > before[alike] + 10
 
 
 def test_the_profile_explains_the_model(seeded):
