@@ -334,11 +334,17 @@ class Space:
         """The unit vector of a bag of terms in the space of `documents` (zeros if unknown)."""
         import numpy as np
 
-        dense = np.zeros(len(self.idf), dtype=np.float32)
+        # In float64, and from the query's own columns only, so that another BLAS changes no
+        # decision taken on the similarities (`similarity` rounds them).
+        dense = np.zeros(len(self.idf), dtype=np.float64)
         for gram, count in Counter(g for g in grams if g in self.vocabulary).items():
             column = self.vocabulary[gram]
             dense[column] = (1 + math.log(count)) * self.idf[column]
-        point = dense @ self.components.T if self.components is not None else dense
+        if self.components is None:
+            point = dense
+        else:
+            columns = np.flatnonzero(dense)
+            point = self.components[:, columns].astype(np.float64) @ dense[columns]
         norm = float(np.linalg.norm(point))
         return point / norm if norm > 0 else point
 
@@ -349,10 +355,10 @@ class Space:
         )
 
     def similarity(self, point: np.ndarray) -> np.ndarray:
-        """Cosine of every paper to a unit vector."""
+        """Cosine of every paper to a unit vector, to DECIMALS places (float64)."""
         import numpy as np
 
-        return np.asarray(self.documents @ point).ravel()
+        return np.round(np.asarray(self.documents @ point).ravel(), DECIMALS)
 
     def explain(self, index: int, point: np.ndarray, names: list[str], n: int = 3) -> list[str]:
         """The terms of paper `index` that bring it closest to `point`."""
@@ -375,17 +381,27 @@ def reduce(
     it raises NMI against the categories by 0.01-0.04 over plain LSA; benchmarks/).
     """
     import numpy as np
+    from scipy import sparse
     from sklearn.decomposition import TruncatedSVD
 
     vocabulary = {t: i for i, t in enumerate(names)}
     dimensions = min(scale.components, weights.shape[1] - 1)
     if dimensions < 2:
         return Space(vocabulary, idf, None, weights, weights), weights.toarray()
+    # In float64: in float32 the factorisations of another BLAS (another CPU, or the same CPU
+    # with other kernels) moved the points by up to 2e-5, past any rounding, and k-means then
+    # split 7,970 abstracts another way. In float64 they agree to the last of the 6 decimals kept.
     svd = TruncatedSVD(dimensions, algorithm="randomized", n_iter=3, random_state=seed)
-    points = svd.fit_transform(weights).astype(np.float32)
+    wide = sparse.csr_matrix(
+        (weights.data.astype(np.float64), weights.indices, weights.indptr), shape=weights.shape
+    )
+    points = svd.fit_transform(wide)  # (the float64 copy shares the float32 matrix's indices)
+    del wide
     components = svd.components_.astype(np.float32)
-    space = Space(vocabulary, idf, components, normalize_rows(points.copy()), weights)
-    leading = normalize_rows(points * (svd.singular_values_.astype(np.float32) ** 2))
+    space = Space(vocabulary, idf, components, normalize_rows(points.astype(np.float32)), weights)
+    points *= svd.singular_values_**2
+    leading = normalize_rows(points)
+    del points
     if scale.neighbors:
         leading = _smooth(leading, scale.neighbors)
     # k-means starts from these; a last bit set by the machine's BLAS stays out of them.
