@@ -391,3 +391,44 @@ def test_encode_papers_on_a_real_feed(fixtures) -> None:
         (p.title, p.abstract) for p in papers).tolist()]  # fmt: skip
     want = [t for p in papers for t in _terms_word_by_word(p.title, p.abstract)]
     assert got == want
+
+
+@pytest.mark.parametrize("columns", [None, 200])
+def test_truncated_svd_gives_scikit_learns_bits(fixtures, columns) -> None:
+    # Real TF-IDF of the RSS capture: wider than tall (the SVD samples the papers' side), and cut
+    # to 200 terms, taller than wide. Same seed, same bits as TruncatedSVD, or the topics move.
+    import numpy as np
+    from scipy import sparse
+    from sklearn.decomposition import TruncatedSVD
+
+    from papercli.topics.features import count, encode, scale_for, truncated_svd, weigh
+
+    papers = parse_rss((fixtures / RSS).read_bytes()).papers[:300]
+    folder = Folder()
+    stream = encode(papers, folder, lambda stage, done: None)
+    counts, bigrams = count(stream, len(folder.terms))
+    weights = weigh(counts, folder, bigrams, scale_for(len(papers)))[0].astype(np.float64)
+    matrix = sparse.csr_matrix(weights[:, :columns] if columns else weights)
+    assert (matrix.shape[0] < matrix.shape[1]) == (columns is None)
+    for seed in (0, 7):
+        svd = TruncatedSVD(60, algorithm="randomized", n_iter=3, random_state=seed)
+        want = svd.fit_transform(matrix)
+        points, singular, directions = truncated_svd(matrix, 60, seed)
+        assert np.array_equal(points, want)
+        assert np.array_equal(singular, svd.singular_values_)
+        assert np.array_equal(directions, svd.components_)
+
+
+def test_distinct_points_are_counted_as_numpy_unique_counts_them() -> None:
+    import numpy as np
+
+    from papercli.topics.clustering import _distinct
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, d = int(rng.integers(1, 30)), int(rng.integers(1, 4))
+        points = rng.integers(-2, 3, size=(n, d)) * rng.choice([1e-5, 0.5])
+        points = np.where(rng.random((n, d)) < 0.2, -0.0, points)  # -0.0 equals 0.0
+        for enough in (1, 3, 50):
+            want = min(enough, len(np.unique(points.round(4), axis=0)))
+            assert _distinct(points, enough) == want

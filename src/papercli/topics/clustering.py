@@ -42,7 +42,7 @@ def find_clusters(points: np.ndarray, n_topics: int | None, scale: Scale, seed: 
     if dimensions == 0 or n < 2:
         return np.zeros(n, dtype=np.int64)
     k = auto_k(points, seed) if n_topics is None else n_topics
-    k = max(1, min(k, len(np.unique(points.round(4), axis=0))))
+    k = max(1, min(k, _distinct(points, k)))
     if k == 1:
         return np.zeros(n, dtype=np.int64)
     fine = min(OVERSPLIT * k, n // 2)
@@ -54,6 +54,20 @@ def find_clusters(points: np.ndarray, n_topics: int | None, scale: Scale, seed: 
     sizes = np.bincount(groups.labels_, minlength=fine)
     merged = _merge(groups.cluster_centers_, sizes, k)
     return merged[groups.labels_]
+
+
+def _distinct(points: np.ndarray, enough: int) -> int:
+    """How many distinct rows `points` holds to 4 decimals, counted up to `enough`: the count
+    np.unique(points.round(4), axis=0) gives, capped, without sorting a rounded copy of every
+    point (at 75,000 papers that raised the peak by 170 MB; here a corpus stops at k rows)."""
+    seen: set[bytes] = set()
+    for start in range(0, len(points), 1024):
+        block = points[start : start + 1024].round(4) + 0.0  # -0.0 and 0.0: one value
+        for row in block:
+            seen.add(row.tobytes())
+            if len(seen) >= enough:
+                return enough
+    return len(seen)
 
 
 def _merge(centres: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
