@@ -316,3 +316,50 @@ def test_nothing_found_is_not_an_error(cs_store) -> None:
     result = run_cli("--db", str(path), "search", "zzyzxquux")
     assert (result.code, result.out) == (0, "")
     assert "no stored paper matches" in result.err
+
+
+def test_a_store_from_before_the_filter_table_gets_it_on_open(
+    tmp_path: Path, fixtures: Path
+) -> None:
+    papers = cs_papers(fixtures)[:200]
+    path = tmp_path / "papers.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    migrate(conn, path, MIGRATIONS[: MIGRATIONS.index(store_module.m011_search_filters)])
+    conn.executemany(
+        "INSERT INTO papers (id, title, abstract, authors, categories, first_seen)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (p.id, p.title, p.abstract, json.dumps(p.authors), json.dumps(p.categories), when)
+            for i, p in enumerate(papers)
+            for when in [T1 if i < 100 else T2]
+        ],
+    )
+    conn.close()
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        every = {h.paper.id for h in search(store, "learning", limit=None)}
+        in_ai = {h.paper.id for h in search(store, "learning", category="cs.AI", limit=None)}
+        later = {h.paper.id for h in search(store, "learning", since=T2, limit=None)}
+    stored = {p.id: p for p in papers}
+    assert in_ai == {i for i in every if "cs.AI" in stored[i].categories}
+    assert later == every & {p.id for p in papers[100:]}
+    assert 0 < len(in_ai) < len(every) and 0 < len(later) < len(every)
+
+
+def test_the_filter_table_follows_every_write_to_papers(tmp_path: Path, fixtures: Path) -> None:
+    papers = cs_papers(fixtures)[:50]
+    path = tmp_path / "papers.db"
+    with Store(path) as store:
+        store.upsert_page("arxiv:cs", Page(kind="jsonl", papers=papers), fetched_at=T1)
+        moved = dataclasses.replace(papers[5], version=9, categories=["q-bio.NC"])
+        store.upsert_page("arxiv:cs", Page(kind="jsonl", papers=[moved]), fetched_at=T2)
+        assert [h.paper.id for h in search(store, "*", category="q-bio", limit=None)] == []
+        found = search(store, f'"{papers[5].title}"', category="q-bio", limit=None)
+        assert [h.paper.id for h in found] == [papers[5].id]
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT paper, first_seen, categories FROM paper_filters").fetchall() == (
+        conn.execute("SELECT rowid, first_seen, categories FROM papers ORDER BY rowid").fetchall()
+    )
+    conn.execute("DELETE FROM papers WHERE id = ?", (papers[0].id,))
+    assert conn.execute("SELECT count(*) FROM paper_filters").fetchone() == (49,)
+    conn.close()

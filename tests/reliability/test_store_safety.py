@@ -311,6 +311,7 @@ def test_a_wrong_file_as_db_is_refused_and_left_as_it_was(kind, command, tmp_pat
 # What each migration step added, latest first: undoing them gives the store an older papercli left.
 # The tables each later migration adds (a step that renames or adds a column adds none).
 LATER_TABLES = {
+    11: ("paper_filters",),
     10: (),
     9: ("paper_versions",),
     8: (),
@@ -332,10 +333,12 @@ def older_store(path: Path, version: int) -> list[dict]:
     try:
         for step in range(len(store_module.MIGRATIONS), version, -1):
             for table in LATER_TABLES[step]:
-                # Triggers that write into the table go with it (the search index's).
+                # Triggers that write into the table go with it (the search index's, the
+                # filters').
                 triggers = conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND sql LIKE ?",
-                    (f"%INTO {table} %",),
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                    " AND (sql LIKE ? OR sql LIKE ? OR sql LIKE ?)",
+                    (f"%INTO {table} %", f"%UPDATE {table} %", f"%FROM {table} %"),
                 ).fetchall()
                 for (trigger,) in triggers:
                     conn.execute(f"DROP TRIGGER {trigger}")
