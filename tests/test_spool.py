@@ -127,3 +127,20 @@ def test_topics_file_says_when_the_temporary_folder_is_full(fixtures, tmp_path):
     [line] = done.stderr.strip().splitlines()
     assert line.startswith(f"Error: cannot keep the abstracts in a temporary file in {tmp_path}")
     assert "set TMPDIR" in line
+
+
+def test_texts_read_in_runs_are_the_titles_and_abstracts_in_any_order(fixtures):
+    from papercli.spool import Reordered, texts
+
+    papers = [*_cs_daily(fixtures, 120), Paper(id="2401.00002", title="No abstract")]
+    odd = Paper(id="title:x", title="Ünïcode", abstract="Schrödinger, 量子, \U0001f600")
+    papers.insert(60, odd)
+    order = [*range(100, 122), 5, 4, *range(6, 100), 0, 1, 2, 3]
+    with SpooledPapers() as spool:
+        for paper in papers:
+            spool.append(paper)
+        for seen, plain in ((spool, papers), (Reordered(spool, order), [papers[i] for i in order])):
+            want = [(p.title, p.abstract) for p in plain]
+            for start, stop in ((0, len(plain)), (3, 40), (20, 25), (0, 0), (110, 500)):
+                assert texts(seen, start, stop) == want[start:stop]
+            assert texts(plain, 3, 40) == want[3:40]

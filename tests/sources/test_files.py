@@ -414,3 +414,35 @@ def test_any_export_field_gives_a_paper_or_a_parse_error(
     record = next(files.iter_jsonl(abstract_lines[:1])).to_dict()
     record[name] = value
     check_page(files.parse_jsonl, json.dumps(record).encode())
+
+
+# --- whitespace: a text already folded is kept, any other is folded ----------------------------
+
+
+def test_the_spaces_files_look_for_are_all_that_str_split_cuts_at():
+    import sys
+
+    spaces = {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()} - {" "}
+    assert set(files._ASCII_SPACES) | set(files._OTHER_SPACES) == spaces
+    assert files._ASCII_SPACES.isascii() and not any(c.isascii() for c in files._OTHER_SPACES)
+
+
+_SPACES = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2009\u3000"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(f"ab é量{_SPACES}"), max_size=20))
+def test_text_is_folded_whitespace_whether_or_not_it_was_folded(text):
+    assert files._text(text) == (" ".join(text.split()) or None)
+
+
+def test_a_wrapped_abstract_of_the_metadata_dump_is_folded():
+    record = {
+        "id": "0704.0001",
+        "title": "Calculation of prompt diphoton\n  production",
+        "abstract": "  A fully differential calculation in\nperturbative"
+        " QCD\u2009is\x1epresented.\n",
+    }
+    paper = files.paper_from_record(record)
+    assert paper.title == "Calculation of prompt diphoton production"
+    assert paper.abstract == "A fully differential calculation in perturbative QCD is presented."

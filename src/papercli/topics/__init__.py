@@ -19,7 +19,6 @@ The pipeline, one module per stage:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import overload
 
 from papercli import spool
 from papercli.models import Paper
@@ -72,7 +71,7 @@ def build_topics(
     # Term numbers, k-means seeds and every tie follow the order papers come in; a canonical
     # order makes the topics the same however the store or the file happens to list them.
     order = canonical_order(papers)
-    canonical = _InOrder(papers, order)
+    canonical = spool.Reordered(papers, order)
     position = np.empty(len(papers), dtype=np.int64)
     position[order] = np.arange(len(papers))
     scale = scale_for(len(papers))
@@ -123,25 +122,3 @@ def canonical_order(papers: Sequence[Paper]) -> list[int]:
                 order[start:end] = sorted(order[start:end], key=lambda i: papers[i].abstract)
             start = end
     return order
-
-
-class _InOrder(Sequence[Paper]):
-    """`papers` seen in `order` (item i is papers[order[i]]), without copying them out."""
-
-    def __init__(self, papers: Sequence[Paper], order: list[int]) -> None:
-        self._papers = papers
-        self._order = order
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-    @overload
-    def __getitem__(self, index: int) -> Paper: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Paper]: ...
-
-    def __getitem__(self, index: int | slice) -> Paper | list[Paper]:
-        if isinstance(index, slice):
-            return [self._papers[i] for i in self._order[index]]
-        return self._papers[self._order[index]]

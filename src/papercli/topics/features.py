@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from papercli import spool
 from papercli.models import Paper
 from papercli.topics.text import PAPER_END, TITLE_END, Folder
 
@@ -133,8 +134,7 @@ def encode(papers: Sequence[Paper], folder: Folder, report: Progress) -> Stream:
     parts = []
     for start in range(0, len(papers), _CHUNK):
         report("reading", start / len(papers))
-        chunk = papers[start : start + _CHUNK]
-        ids = folder.encode_papers((p.title, p.abstract) for p in chunk)
+        ids = folder.encode_papers(spool.texts(papers, start, start + _CHUNK))
         parts.append(_join_prefixes(ids, folder))
     ids = np.concatenate(parts)
     del parts
