@@ -442,3 +442,36 @@ def test_distinct_points_are_counted_as_numpy_unique_counts_them() -> None:
         for enough in (1, 3, 50):
             want = min(enough, len(np.unique(points.round(4), axis=0)))
             assert _distinct(points, enough) == want
+
+
+def test_a_term_is_spelled_as_papers_write_it_when_a_dash_comes_early(fixtures: Path) -> None:
+    """'cospeech gesture' is written 'co-speech gesture': the dash within its first four letters
+    once hid every spelling, and the label read 'cospeech gesture', a word no paper uses."""
+    from papercli.topics.labels import surface
+
+    with gzip.open(fixtures / CS_DAILY) as lines:
+        papers = [p for p in parse_jsonl(lines.read()).papers if "co-speech" in p.abstract]
+    assert len(papers) >= 3
+    folder = Folder()
+    folder.encode_papers((p.title, p.abstract) for p in papers)
+    assert surface("cospeech gesture", folder.spellings, papers) == "co-speech gesture"
+
+
+def test_spellings_found_from_their_heads_are_those_a_full_scan_finds(fixtures: Path) -> None:
+    from papercli.topics.labels import _finditer, _heads, _spelling_pattern
+
+    with gzip.open(fixtures / CS_DAILY) as lines:
+        papers = parse_jsonl(lines.read()).papers[:600]
+    folder = Folder()
+    folder.encode_papers((p.title, p.abstract) for p in papers)
+    texts = [t for p in papers for t in (p.title, p.abstract)] + ["Pre - training; re-pre-train"]
+    found = 0
+    for term in ["pretraining", "large language model", "llm", "fine grained", "multiagent",
+                 "state space model", "model", "cospeech gesture", "ray", "data"]:  # fmt: skip
+        pattern, heads = _spelling_pattern(term, folder.spellings), _heads(term, folder.spellings)
+        assert heads, term
+        for text in texts:
+            want = [m.span() for m in pattern.finditer(text)]
+            assert [m.span() for m in _finditer(pattern, heads, text)] == want, (term, text)
+            found += len(want)
+    assert found > 1000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from papercli.models import Paper, Topic
@@ -249,13 +249,10 @@ def surface(term: str, spellings: Callable[[str], list[str]], papers: Sequence[P
     'llm' -> 'LLMs'. Abstracts are searched first (titles capitalise every word).
     """
     pattern = _spelling_pattern(term, spellings)
-    first = term.split()[0][:4]
+    heads = _heads(term, spellings)
     for texts in ([p.abstract for p in papers], [p.title for p in papers]):
         seen = Counter(
-            " ".join(m.group(0).split())
-            for text in texts
-            if first in text.lower()
-            for m in pattern.finditer(text)
+            " ".join(m.group(0).split()) for text in texts for m in _finditer(pattern, heads, text)
         )
         if seen:
             return _commonest_spelling(seen)
@@ -267,15 +264,11 @@ def _hyphen_bound(
 ) -> bool:
     """Do the papers write `word` mostly (80%) glued by a hyphen to another word?"""
     pattern = _spelling_pattern(word, spellings)
-    needles = _needles(word, spellings)
+    heads = _heads(word, spellings)
     bound = total = 0
     for paper in papers:
         for text in (paper.title, paper.abstract):
-            if needles and text.isascii():
-                lowered = text.lower()
-                if not any(needle in lowered for needle in needles):
-                    continue  # no match can start here: skip the pattern's slow scan
-            for match in pattern.finditer(text):
+            for match in _finditer(pattern, heads, text):
                 total += 1
                 start, end = match.start(), match.end()
                 bound += text[end : end + 1] in _DASHES or text[start - 1 : start] in _DASHES
@@ -285,17 +278,42 @@ def _hyphen_bound(
 _DASHES = frozenset("-‐‑")
 
 
-def _needles(term: str, spellings: Callable[[str], list[str]]) -> tuple[str, ...]:
-    """Lower-case strings one of which every match of `_spelling_pattern(term)` holds: the
-    first word's forms up to a space or dash. () when one is not ASCII: an ASCII needle is in
-    an ASCII text, lowered, exactly when IGNORECASE could match it there."""
+def _heads(term: str, spellings: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """The lower-case text every match of `_spelling_pattern(term)` starts with, one of these:
+    the first word's forms up to a space or dash. () when one is not ASCII letters and digits."""
     heads = {
         _DASH_OR_SPACE.split(form, maxsplit=1)[0].lower()
         for form in _forms(term.split()[0], spellings)
     }
     if not all(head.isascii() and head.isalnum() for head in heads):
         return ()
-    return tuple(sorted(h for h in heads if not any(o != h and o in h for o in heads)))
+    return tuple(sorted(heads))
+
+
+def _finditer(
+    pattern: re.Pattern[str], heads: tuple[str, ...], text: str
+) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)`, the pattern tried only where one of its `heads` starts.
+
+    In an ASCII text lowered, an ASCII head is found exactly where IGNORECASE could match it,
+    and `match` at a position still sees the character before it (the pattern's `(?<!\\w)`), so
+    the matches are the same; scanning every position of every abstract was most of the time
+    labels took."""
+    if not heads or not text.isascii():
+        yield from pattern.finditer(text)
+        return
+    lowered = text.lower()
+    starts = set()
+    for head in heads:
+        at = lowered.find(head)
+        while at >= 0:
+            starts.add(at)
+            at = lowered.find(head, at + 1)
+    end = 0
+    for at in sorted(starts):
+        if at >= end and (match := pattern.match(text, at)):
+            end = match.end()
+            yield match
 
 
 _DASH_OR_SPACE = re.compile(r"[\s\-‐‑]")
