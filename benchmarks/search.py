@@ -51,7 +51,7 @@ QUERIES = [
     ("two words + --category cs.CL", "speculative decoding", {"category": "cs.CL"}),
 ]
 RUNS = 7
-FETCHES = 9
+FETCHES = 21
 Row = tuple[str, str]
 
 
