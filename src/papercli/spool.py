@@ -79,8 +79,8 @@ class SpooledPapers(Sequence[Paper]):
 
     def texts_at(self, indices: Sequence[int]) -> list[tuple[str, str]]:
         """(title, abstract) of the papers at `indices`, each run of consecutive indices in one
-        read of the file (a read and a Paper per abstract took a tenth of `topics` on 75,000
-        lines)."""
+        read of the file (for 75,000 papers 0.15 s, against 0.37 s for a read and a Paper per
+        abstract)."""
         ends, titles = self._ends, self._titles
         out: list[tuple[str, str]] = []
         at = 0
