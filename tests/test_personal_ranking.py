@@ -100,20 +100,35 @@ def test_like_then_unrate_gives_the_same_ranking(seeded):
     assert after == before
 
 
-def test_a_dislike_pushes_the_paper_and_papers_like_it_down(seeded):
-    def places():
-        data, _ = _json(seeded, "--rank", "personal")
-        ranked = sorted(_order(data), key=lambda pair: (-pair[1], pair[0]))
-        return {paper_id: place for place, (paper_id, _) in enumerate(ranked)}
+def _places(db):
+    data, _ = _json(db, "--rank", "personal")
+    ranked = sorted(_order(data), key=lambda pair: (-pair[1], pair[0]))
+    return {paper_id: place for place, (paper_id, _) in enumerate(ranked)}
 
+
+def test_a_dislike_hides_the_paper_and_pushes_papers_like_it_down(seeded):
     disliked = "1807.07436"  # polyphonic sound event detection: near the library's speech paper
     alike = "1807.00129"  # sound event localization and detection: its closest paper in the store
-    before = places()
+    before = _places(seeded)
+    assert disliked in before
     assert run_cli("--db", str(seeded), "dislike", disliked).code == 0
-    after = places()
+    after = _places(seeded)
+    assert disliked not in after  # "not interested": not shown again
     # Places, not scores: a dislike that only lowered every score alike would not pass.
-    assert after[disliked] > before[disliked] + 20
     assert after[alike] > before[alike] + 10
+    # The default order does not use the signals, and shows it still.
+    default, _ = _json(seeded)
+    assert disliked in dict(_order(default))
+    assert run_cli("--db", str(seeded), "unrate", disliked).code == 0
+    assert _places(seeded) == before
+
+
+def test_a_disliked_paper_by_a_followed_author_stays_hidden(seeded):
+    run_cli("--db", str(seeded), "follow", "André, E.")
+    followed = "1807.07091"  # timed automata, by Étienne André
+    assert followed in _places(seeded)
+    assert run_cli("--db", str(seeded), "dislike", followed).code == 0
+    assert followed not in _places(seeded)
 
 
 def test_the_profile_explains_the_model(seeded):

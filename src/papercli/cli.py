@@ -891,7 +891,8 @@ def like(ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids as dige
 def dislike(
     ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids as digests show them."),
 ):
-    """Tell papercli you are not interested in papers like these.
+    """Tell papercli you are not interested in these papers: personal digests (--rank
+    personal) stop showing them and rank papers like them lower.
 
     Example: papercli dislike 2411.12345
     """

@@ -8,7 +8,7 @@ weighed most), followed authors first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from papercli.models import DigestEntry, Paper
@@ -74,9 +74,15 @@ class Judgement:
 class Ranker:
     """Scores papers with a trained model and the followed authors."""
 
-    def __init__(self, model: CachedModel | None, followed: Sequence[str]) -> None:
+    def __init__(
+        self,
+        model: CachedModel | None,
+        followed: Sequence[str],
+        disliked: Iterable[str] = (),
+    ) -> None:
         self.scorer = Scorer(model.model) if model is not None else None
         self.followed = [fold_name(name) for name in followed]
+        self.disliked = frozenset(disliked)  # papers the reader said no to: not shown again
 
     def followed_author(self, paper: Paper) -> str | None:
         """The first author of `paper` who is followed, as the paper spells the name."""
@@ -121,8 +127,11 @@ class Ranker:
 def rank_entries(
     ranker: Ranker, entries: list[DigestEntry], min_score: float | None
 ) -> list[DigestEntry]:
-    """Entries scored and explained by `ranker`, those under `min_score` dropped (not those
-    by a followed author), ordered: followed authors first, then by score, then by id."""
+    """Entries scored and explained by `ranker`, ordered: followed authors first, then by
+    score, then by id. Dropped: the papers the reader disliked ("not interested" means not
+    this paper again, whoever wrote it), and those under `min_score` (not those by a followed
+    author)."""
+    entries = [e for e in entries if e.paper.id not in ranker.disliked]
     judged = ranker.judge([e.paper for e in entries])
     kept: list[tuple[bool, DigestEntry]] = []
     for entry, judgement in zip(entries, judged, strict=True):
@@ -145,7 +154,8 @@ def ranker_for(signals: Signals) -> Ranker | None:
     model = current_model(signals)
     if model is None and not followed:
         return None
-    return Ranker(model, followed)
+    disliked = [paper_id for paper_id, rating in signals.ratings().items() if rating == DISLIKE]
+    return Ranker(model, followed, disliked)
 
 
 def check_rank(rank: str | None, min_score: float | None, *, where: str = "--rank") -> str:
