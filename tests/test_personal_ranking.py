@@ -12,6 +12,7 @@ from papercli.personal.ranking import NO_SIGNALS, current_model
 from papercli.personal.signals import Signals
 from papercli.store import Store
 from tests.cli_helpers import run_cli
+from tests.conftest import EXAMPLES
 from tests.test_personal_library import BIB
 from tests.test_personal_signals import cs_store  # noqa: F401 (a fixture)
 
@@ -153,6 +154,25 @@ def test_every_format_shows_the_reason_and_the_rating_command(seeded, fmt):
     data, _ = _json(seeded, "--rank", "personal")
     shown = data["papers"]
     assert result.out.count("why: ") >= len(shown) + len(data["updates"])
+
+
+@pytest.mark.parametrize("fmt", ["md", "text", "html", "email-html", "json"])
+def test_a_digest_with_no_replacements_ranks_in_every_format(tmp_path, fmt):
+    """Hugging Face papers have no announce type, so the digest has no Updated section: the
+    empty list of replacements is ranked too (it crashed on every such store)."""
+    db = tmp_path / "papers.db"
+    assert run_cli("--db", str(db), "fetch", str(EXAMPLES / "hf-daily-papers-jul-31.txt")).code == 0
+    liked = json.loads(run_cli("--db", str(db), "digest", "--format", "json").out)["papers"][0]
+    assert run_cli("--db", str(db), "like", liked["id"]).code == 0
+    result = run_cli("--db", str(db), "digest", "--rank", "personal", "--format", fmt)
+    assert result.code == 0, result.err
+    assert "you liked it" in result.out
+
+
+def test_no_updates_with_personal_rank(seeded):
+    data, _ = _json(seeded, "--rank", "personal", "--no-updates")
+    assert data["papers"] and data["updates"] == []
+    assert all(e["why"] for e in data["papers"])
 
 
 def test_json_has_score_and_why(seeded):

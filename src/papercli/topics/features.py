@@ -136,7 +136,7 @@ def encode(papers: Sequence[Paper], folder: Folder, report: Progress) -> Stream:
         report("reading", start / len(papers))
         ids = folder.encode_papers(spool.texts(papers, start, start + _CHUNK))
         parts.append(_join_prefixes(ids, folder))
-    ids = np.concatenate(parts)
+    ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)  # no papers: no terms
     del parts
     paper_ends = np.flatnonzero(ids == PAPER_END)
     title_ends = np.flatnonzero(ids == TITLE_END)
