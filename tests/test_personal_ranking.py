@@ -8,13 +8,13 @@ import json
 import pytest
 
 from papercli.personal.model import Scorer
-from papercli.personal.ranking import NO_SIGNALS, current_model
+from papercli.personal.ranking import NO_POSITIVES, NO_SIGNALS, NOTHING_TO_TELL_FROM, current_model
 from papercli.personal.signals import Signals
 from papercli.store import Store
 from tests.cli_helpers import run_cli
 from tests.conftest import EXAMPLES
 from tests.test_personal_library import BIB
-from tests.test_personal_signals import cs_store  # noqa: F401 (a fixture)
+from tests.test_personal_signals import CS_2018, cs_store  # noqa: F401 (a fixture)
 
 
 def _json(db, *args):
@@ -130,6 +130,62 @@ def test_a_disliked_paper_by_a_followed_author_stays_hidden(seeded):
     assert followed in _places(seeded)
     assert run_cli("--db", str(seeded), "dislike", followed).code == 0
     assert followed not in _places(seeded)
+
+
+def test_a_dislike_alone_hides_the_paper_and_keeps_the_default_order(cs_store):  # noqa: F811
+    default, _ = _json(cs_store)
+    disliked = default["papers"][0]["id"]
+    assert run_cli("--db", str(cs_store), "dislike", disliked).code == 0
+    personal, err = _json(cs_store, "--rank", "personal")
+    assert err.strip() == NO_POSITIVES
+    assert disliked not in dict(_order(personal))
+    # Nothing to rank by: the rest keep the default order.
+    assert [i for i, _ in _order(personal)] == [i for i, _ in _order(default) if i != disliked]
+
+
+def test_followed_authors_alone_come_first_the_rest_in_default_order(cs_store):  # noqa: F811
+    assert run_cli("--db", str(cs_store), "follow", "André, E.").code == 0
+    default, _ = _json(cs_store, "--no-updates")
+    personal, err = _json(cs_store, "--no-updates", "--rank", "personal", "--min-score", "0.5")
+    assert err.strip() == NO_POSITIVES
+    order = [e["id"] for e in personal["papers"] + personal["more"]]
+    assert order[0] == "1807.07091"  # by Étienne André
+    rest = [e["id"] for e in default["papers"] + default["more"] if e["id"] != "1807.07091"]
+    assert order[1:] == rest  # --min-score has no score to cut by: nothing is dropped
+
+
+def test_a_library_of_every_stored_paper_says_there_is_nothing_to_tell_it_from(
+    cs_store,  # noqa: F811
+    tmp_path,
+):
+    ids = [e["id"] for e in _json(cs_store)[0]["papers"]]
+    ids += [e["id"] for e in _json(cs_store)[0]["more"] + _json(cs_store)[0]["updates"]]
+    listing = tmp_path / "ids.txt"
+    listing.write_text("\n".join(ids) + "\n")
+    assert run_cli("--db", str(cs_store), "library", "add", str(listing)).code == 0
+    _, err = _json(cs_store, "--rank", "personal")
+    assert err.strip() == NOTHING_TO_TELL_FROM
+
+
+def test_a_new_day_retrains_the_model_as_if_liked_after_it(tmp_path):
+    """The latest unrated papers are the model's negatives: a new day changes them, so the
+    same store ranks the same way whether the library came before or after the day."""
+    second = EXAMPLES / "hf-daily-papers-jul-31.txt"
+    before, after = tmp_path / "before.db", tmp_path / "after.db"
+    for db in (before, after):
+        assert run_cli("--db", str(db), "fetch", str(CS_2018)).code == 0
+    assert run_cli("--db", str(before), "library", "add", str(BIB)).code == 0
+    _json(before, "--rank", "personal")  # trains and caches on the first day alone
+    for db in (before, after):
+        assert run_cli("--db", str(db), "fetch", str(second)).code == 0
+    assert run_cli("--db", str(after), "library", "add", str(BIB)).code == 0
+    one, two = (current_model(Signals(Store(db))) for db in (before, after))
+    assert one is not None and two is not None
+    assert one.model["counts"] == two.model["counts"]
+    assert one.model["counts"]["unrated"] > 82  # the second day's papers count
+    assert _order(_json(before, "--rank", "personal")[0]) == _order(
+        _json(after, "--rank", "personal")[0]
+    )
 
 
 def test_the_profile_explains_the_model(seeded):

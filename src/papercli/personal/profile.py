@@ -73,7 +73,12 @@ def print_profile(env: Environment, data: dict[str, Any]) -> None:
         table.add_row(f"  {item['name']}", note)
     table.add_row("pull a paper up", ", ".join(data["pull_up"]) or "-")
     table.add_row("push a paper down", ", ".join(data["push_down"]) or "-")
-    table.add_row("last trained", data["trained_at"] or "never (no likes or library yet)")
+    untrained = (
+        "never (no unrated papers to tell your papers from)"
+        if data["likes"] or data["library"]
+        else "never (no likes or library yet)"
+    )
+    table.add_row("last trained", data["trained_at"] or untrained)
     env.out.print(table)
     for item in data["followed"]:
         if item["ambiguous"]:

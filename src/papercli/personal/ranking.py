@@ -20,6 +20,14 @@ from papercli.store import Store
 RANKS = ("default", "personal")
 RECENT_UNRATED = 1000  # the latest unrated papers that stand for "not this" (weak negatives)
 NO_SIGNALS = "no personal signals yet (like, library add or follow): showing the default order"
+NO_POSITIVES = (
+    "no likes or library yet, so nothing to rank by: disliked papers are hidden, followed"
+    " authors first, the rest in the default order (like papers or add your library)"
+)
+NOTHING_TO_TELL_FROM = (
+    "every stored paper is liked or in your library, so there is nothing to tell them from:"
+    " showing the default order (fetch new papers to rank them)"
+)
 
 
 def examples(signals: Signals, recent: int = RECENT_UNRATED) -> list[Example]:
@@ -50,9 +58,9 @@ def current_model(signals: Signals) -> CachedModel | None:
     None when there is nothing to learn from (no like and no library paper, or nothing else
     in the store to tell them from).
     """
-    if not signals.has_signals():
+    if not signals.has_positives():
         return None
-    signature = signals.signature()
+    signature = signals.signature(RECENT_UNRATED)
     cached = signals.cached_model()
     if cached is not None and cached.signature == signature:
         return cached
@@ -130,9 +138,15 @@ def rank_entries(
     """Entries scored and explained by `ranker`, ordered: followed authors first, then by
     score, then by id. Dropped: the papers the reader disliked ("not interested" means not
     this paper again, whoever wrote it), and those under `min_score` (not those by a followed
-    author)."""
+    author). Without a model (only dislikes or followed authors so far) the entries keep
+    their order, followed authors first, and `min_score` has nothing to cut by."""
     entries = [e for e in entries if e.paper.id not in ranker.disliked]
     judged = ranker.judge([e.paper for e in entries])
+    if ranker.scorer is None:
+        for entry, judgement in zip(entries, judged, strict=True):
+            entry.why = judgement.why
+        followed = [e for e, j in zip(entries, judged, strict=True) if j.followed is not None]
+        return followed + [e for e, j in zip(entries, judged, strict=True) if j.followed is None]
     kept: list[tuple[bool, DigestEntry]] = []
     for entry, judgement in zip(entries, judged, strict=True):
         if judgement.followed is None and min_score is not None and judgement.score < min_score:
@@ -148,13 +162,23 @@ def _short(title: str, limit: int = 80) -> str:
     return title if len(title) <= limit else title[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def ranker_for(signals: Signals) -> Ranker | None:
-    """The Ranker for the store's signals, or None when there are none (default order)."""
+def ranker_for(signals: Signals, info: Callable[[str], None] = lambda line: None) -> Ranker | None:
+    """The Ranker for the store's signals, or None when there are none (default order).
+
+    What is missing for a model, when signals exist but cannot train one, is said through
+    `info` in one line: dislikes and followed authors still apply without it.
+    """
     followed = signals.followed()
-    model = current_model(signals)
-    if model is None and not followed:
-        return None
     disliked = [paper_id for paper_id, rating in signals.ratings().items() if rating == DISLIKE]
+    model = current_model(signals)
+    if model is None and not followed and not disliked:
+        if signals.has_positives():
+            info(NOTHING_TO_TELL_FROM)
+        else:
+            info(NO_SIGNALS)
+        return None
+    if model is None:
+        info(NOTHING_TO_TELL_FROM if signals.has_positives() else NO_POSITIVES)
     return Ranker(model, followed, disliked)
 
 
@@ -175,7 +199,4 @@ def ranker_from_store(store: Store, rank: str, info: Callable[[str], None]) -> R
     no signals yet (said in one line through `info`)."""
     if rank != "personal":
         return None
-    ranker = ranker_for(Signals(store))
-    if ranker is None:
-        info(NO_SIGNALS)
-    return ranker
+    return ranker_for(Signals(store), info)

@@ -187,15 +187,19 @@ class Signals:
 
     # --- what the model learns from ----------------------------------------------------------
 
-    def signature(self) -> str:
-        """A hash of everything the model is trained on: it changes exactly when they change."""
+    def signature(self, recent: int) -> str:
+        """A hash of everything the model is trained on: the ratings, the library and the
+        `recent` latest unrated papers (its weak negatives). It changes exactly when they
+        change, so a day's new papers retrain it as a new like does."""
         with self.store._reading() as conn:
             ratings = conn.execute("SELECT paper_id, rating FROM ratings ORDER BY paper_id")
             library = conn.execute("SELECT key, paper_id FROM library ORDER BY key")
             text = json.dumps([ratings.fetchall(), library.fetchall()])
-        return hashlib.sha1(text.encode()).hexdigest()
+        unrated = "\n".join(self.recent_unrated_ids(recent))
+        return hashlib.sha1(f"{text}\n{unrated}".encode()).hexdigest()
 
-    def has_signals(self) -> bool:
+    def has_positives(self) -> bool:
+        """Whether the reader liked a paper or added a library: something to learn from."""
         with self.store._reading() as conn:
             row = conn.execute(
                 "SELECT (SELECT count(*) FROM ratings WHERE rating = 1)"
@@ -203,10 +207,11 @@ class Signals:
             ).fetchone()
         return bool(row[0])
 
-    def recent_unrated(self, limit: int) -> list[Paper]:
-        """The `limit` papers seen last that carry no rating and are not in the library."""
+    def recent_unrated_ids(self, limit: int) -> list[str]:
+        """The ids of the `limit` papers seen last that carry no rating and are not in the
+        library, newest first (ties by id: the order never depends on the database's)."""
         with self.store._reading() as conn:
-            ids = [
+            return [
                 i
                 for (i,) in conn.execute(
                     "SELECT id FROM papers WHERE id NOT IN (SELECT paper_id FROM ratings)"
@@ -215,6 +220,10 @@ class Signals:
                     (limit,),
                 )
             ]
+
+    def recent_unrated(self, limit: int) -> list[Paper]:
+        """The papers of `recent_unrated_ids`."""
+        ids = self.recent_unrated_ids(limit)
         return self.store.papers(ids=ids) if ids else []
 
     # --- the model cache ---------------------------------------------------------------------
