@@ -120,6 +120,19 @@ def test_unknown_ids_are_an_error_that_names_them(cs_store):
     assert _signals(cs_store).ratings() == {}  # nothing half-done
 
 
+def test_ids_pasted_as_one_argument_are_each_rated(cs_store):
+    result = run_cli("--db", str(cs_store), "like", "1804.07006, 1804.07459 ,1807.07127")
+    assert result.code == 0, result.err
+    assert _signals(cs_store).ratings() == {"1804.07006": 1, "1804.07459": 1, "1807.07127": 1}
+
+
+@pytest.mark.parametrize("given", ["", " ", ","])
+def test_no_id_is_an_error(cs_store, given):
+    result = run_cli("--db", str(cs_store), "like", given)
+    assert result.code == 2
+    assert result.err.strip() == "Error: no paper ids given; e.g. papercli like 2411.12345"
+
+
 # --- follow ---------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -54,7 +55,11 @@ class Signals:
 
         Raises UsageError naming every id that is not in the store.
         """
-        wanted = [_plain_id(_from_url(i.strip())) for i in ids if i.strip()]
+        # An id holds no comma or space: "2411.1, 2411.2" pasted as one argument is two ids.
+        pieces = [piece for text in ids for piece in re.split(r"[\s,;]+", text) if piece]
+        if not pieces:
+            raise UsageError("no paper ids given", hint="e.g. papercli like 2411.12345")
+        wanted = [_plain_id(_from_url(piece)) for piece in pieces]
         found = {p.id for p in self.store.papers(ids=wanted)}
         missing = [i for i in wanted if i not in found]
         if missing:
