@@ -209,3 +209,41 @@ def test_schedule_a_feed_prints_its_own_cron_line(astro_store: Path, tmp_path: P
     assert f" feed cosmo -o {target} " in line
     assert line.endswith("# papercli:cosmo:feed")
     assert " run cosmo " not in line
+
+
+def test_a_personal_named_feed_shows_what_its_email_shows(
+    astro_store: Path, papercli_home: Path
+) -> None:
+    """rank = "personal", min_score and max_papers cut the feed as they cut the email, and each
+    entry says why it is there."""
+    write_config(
+        papercli_home,
+        f'[digest.mine]\nsources = ["{astro_store}"]\nsince = "3650d"\nrank = "personal"\n'
+        'min_score = 0.5\nmax_papers = 8\nrecipients = ["me@example.org"]\n',
+    )
+    default = json.loads(run_cli("digest", "--since", "3650d", "--format", "json").out)
+    liked, disliked = default["papers"][0]["id"], default["papers"][1]["id"]
+    assert run_cli("like", liked).code == 0 and run_cli("dislike", disliked).code == 0
+    result = run_cli("feed", "mine", "--no-fetch")
+    assert result.code == 0, result.err
+    parsed = feedparser.parse(result.out)
+    assert parsed.bozo == 0
+    ids = [e.id.removeprefix("https://arxiv.org/abs/") for e in parsed.entries]
+    assert disliked not in ids and liked in ids
+    same = ("--rank", "personal", "--min-score", "0.5", "--max-papers", "8")
+    assert set(ids) == digest_ids(*same) and 0 < len(ids) <= 8
+    assert set(ids) < digest_ids("--rank", "personal")
+    for entry in parsed.entries:
+        assert entry.content[0].value.startswith("why: ")
+
+
+def test_digest_format_atom_says_why_when_ranked_personally(astro_store: Path) -> None:
+    default = json.loads(run_cli("digest", "--since", "3650d", "--format", "json").out)
+    assert run_cli("like", default["papers"][0]["id"]).code == 0
+    result = run_cli("digest", "--since", "3650d", "--format", "atom", "--rank", "personal")
+    entries = feedparser.parse(result.out).entries
+    assert entries and all(e.content[0].value.startswith("why: ") for e in entries)
+    plain = run_cli("digest", "--since", "3650d", "--format", "atom")
+    entries = feedparser.parse(plain.out).entries
+    texts = [e.get("content", [{}])[0].get("value", "") for e in entries]
+    assert texts and not any(text.startswith("why") for text in texts)

@@ -739,7 +739,9 @@ def feed(
     from papercli.deliver import write_atomic
     from papercli.history.named_feed import build_named_feed
 
-    result = build_named_feed(_settings(), name, fetch=not no_fetch, self_url=self_url)
+    result = build_named_feed(
+        _settings(), name, fetch=not no_fetch, self_url=self_url, info=env.info
+    )
     if output is None:
         env.write(result.text)
     else:

@@ -93,7 +93,7 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _entry(feed: ET.Element, paper: Paper, updated: str) -> None:
+def _entry(feed: ET.Element, paper: Paper, updated: str, why: Sequence[str] = ()) -> None:
     entry = _sub(feed, "entry")
     _sub(entry, "id", entry_id(paper))
     _sub(entry, "title", _text(paper.title) or paper.id, type="text")
@@ -118,9 +118,12 @@ def _entry(feed: ET.Element, paper: Paper, updated: str) -> None:
             _sub(entry, "link", **attrs)
     for category in paper.categories:
         _sub(entry, "category", term=_text(category), scheme=ARXIV_SCHEME)
-    # type="text": the abstract is shown as it is written, whatever markup it holds.
-    if paper.abstract.strip() or not alternate:
-        _sub(entry, "content", _text(paper.abstract), type="text")
+    # type="text": the abstract is shown as it is written, whatever markup it holds. A personal
+    # digest's reasons come first, as every other format shows them.
+    reasons = "why: " + "; ".join(_text(w) for w in why) if why else ""
+    if paper.abstract.strip() or not alternate or reasons:
+        content = "\n\n".join(part for part in (reasons, _text(paper.abstract)) if part)
+        _sub(entry, "content", content, type="text")
 
 
 def atom_feed(
@@ -129,12 +132,14 @@ def atom_feed(
     *,
     version_seen: Mapping[str, str] | None = None,
     now: str | None = None,
+    why: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The Atom document for `papers`, newest `updated` first (then by id).
 
     `version_seen`: paper id -> when papercli first stored its current version. The feed's own
     `updated` is its latest entry's, so the same papers give the same bytes; `now` (default: the
-    current time) is used only for a feed without entries.
+    current time) is used only for a feed without entries. `why`: paper id -> the reasons a
+    personal ranking gives, put before the abstract.
     """
     ET.register_namespace("", ATOM_NS)
     seen = version_seen or {}
@@ -158,7 +163,7 @@ def atom_feed(
     if info.self_url:
         _sub(feed, "link", rel="self", type="application/atom+xml", href=info.self_url)
     for updated, paper in dated:
-        _entry(feed, paper, updated)
+        _entry(feed, paper, updated, (why or {}).get(paper.id, ()))
     ET.indent(feed)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
 
@@ -171,6 +176,15 @@ def digest_papers(digest: Digest) -> list[Paper]:
     return list(found.values())
 
 
+def digest_why(digest: Digest) -> dict[str, list[str]]:
+    """paper id -> the reasons a personally ranked digest gives for it (none otherwise)."""
+    found: dict[str, list[str]] = {}
+    for entry in [*digest.entries, *digest.more, *digest.updates]:
+        if entry.why:
+            found.setdefault(entry.paper.id, list(entry.why))
+    return found
+
+
 def digest_atom(digest: Digest) -> str:
     """A digest as an Atom feed (`digest --format atom`); its id follows its title and queries,
     so the same query gives the same feed."""
@@ -179,7 +193,7 @@ def digest_atom(digest: Digest) -> str:
         title=digest.title,
         subtitle=", ".join(digest.queries) or None,
     )
-    return atom_feed(digest_papers(digest), info)
+    return atom_feed(digest_papers(digest), info, why=digest_why(digest))
 
 
 def feed_id_for(name: str) -> str:
