@@ -151,6 +151,53 @@ def test_limit_and_sort():
     assert bad.code == ExitCode.USAGE
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("--since", "99999999d"), "--since '99999999d' reaches back before the year 1"),
+        (("--date", "notadate"), "--date 'notadate' is not a date"),
+        (("--date", "2024-02-30"), "--date '2024-02-30' is not a date"),
+        (("--date", "20240801"), "--date '20240801' is not a date"),
+        (("--limit", "0"), "--limit 0 is below 1"),
+        (("--limit", "-5"), "--limit -5 is below 1"),
+        (("--max-papers", "-1"), "--max-papers -1 is below 1"),
+    ],
+)
+def test_bad_option_values_are_one_line_usage_errors(args, error):
+    assert run_cli("fetch", SEED).code == 0
+    result = run_cli("digest", *args)
+    assert result.code == ExitCode.USAGE
+    assert result.err.startswith(f"Error: {error}") and result.err.count("\n") == 1
+
+
+def test_papers_limit_below_one_is_refused():
+    assert run_cli("fetch", SEED).code == 0
+    result = run_cli("papers", "--limit", "-3")
+    assert (result.code, result.err) == (
+        ExitCode.USAGE,
+        "Error: --limit -3 is below 1; give a positive number\n",
+    )
+
+
+def test_date_today_and_yesterday_are_dates():
+    result = run_cli("digest", SEED, "--date", "yesterday", "-f", "json")
+    assert result.code == 0, result.err
+    assert (
+        json.loads(result.out)["date"] == date.fromordinal(date.today().toordinal() - 1).isoformat()
+    )
+
+
+def test_sort_date_puts_papers_without_a_date_last(fixtures):
+    dated = fixtures / "hf-daily" / "api" / "daily_papers_date-2026-08-21.json"
+    assert run_cli("fetch", str(dated)).code == 0
+    assert run_cli("fetch", SEED).code == 0  # the saved page gives no dates, and is stored last
+    result = run_cli("digest", "--sort", "date", "-f", "json", "--topics", "1")
+    papers = json.loads(result.out)["papers"]
+    has_date = [p["published"] is not None for p in papers]
+    assert has_date[0] and False in has_date
+    assert has_date == sorted(has_date, reverse=True)  # every dated paper before the undated
+
+
 def test_digest_from_the_store(fixtures):
     fetched = run_cli("fetch", SEED)
     assert fetched.code == 0, fetched.err

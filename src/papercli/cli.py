@@ -303,11 +303,21 @@ def digest(
     """
     env: Environment = ctx.obj
     from papercli.deliver import output_path, write_atomic
-    from papercli.digest import EMAIL_MAX_PAPERS, build_digest, parse_announce, parse_n_topics
+    from papercli.digest import (
+        EMAIL_MAX_PAPERS,
+        build_digest,
+        check_count,
+        parse_announce,
+        parse_day,
+        parse_n_topics,
+    )
     from papercli.render import EXTENSIONS, format_for, output_name, render
     from papercli.report import work_progress
 
     settings = _settings()
+    check_count("--limit", limit)
+    check_count("--max-papers", max_papers)
+    day = parse_day(day) if day is not None else None
     fmt = format_for(fmt, None if email_to else output)  # with --email-to, -o is the .eml
     _check_stable_topics(stable_topics, inputs, n_topics)
     ranker = _ranker(settings, rank, min_score)
@@ -571,10 +581,11 @@ def papers(
     Example: papercli papers --since 7d --format bibtex -o week.bib
     """
     env: Environment = ctx.obj
-    from papercli.digest import parse_since
+    from papercli.digest import check_count, parse_since
     from papercli.fetch import source_filter
     from papercli.report import print_papers, sort_papers
 
+    check_count("--limit", limit)
     _check_export_options(fmt, output, as_json)
     settings = _settings()
     with _store(settings) as store:

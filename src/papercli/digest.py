@@ -52,7 +52,13 @@ def parse_since(text: str, *, now: datetime | None = None) -> str:
     match = re.fullmatch(r"\s*(\d+)\s*([hdw])\s*", text)
     if match:
         hours = int(match.group(1)) * {"h": 1, "d": 24, "w": 24 * 7}[match.group(2)]
-        return (now - timedelta(hours=hours)).isoformat(timespec="seconds")
+        try:
+            return (now - timedelta(hours=hours)).isoformat(timespec="seconds")
+        except OverflowError:  # before the year 1
+            raise UsageError(
+                f"--since {text!r} reaches back before the year 1",
+                hint="use a shorter duration, e.g. 3650d, or a date",
+            ) from None
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
@@ -61,6 +67,28 @@ def parse_since(text: str, *, now: datetime | None = None) -> str:
             hint="use e.g. 1d, 7d or 2024-08-01",
         ) from None
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_day(text: str) -> str:
+    """A --date value as an ISO date: '2024-08-01', 'today', 'yesterday' (local time)."""
+    from papercli.sources.hf import relative_day
+
+    day = relative_day(text).strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", day):
+            return date.fromisoformat(day).isoformat()
+    except ValueError:  # not on the calendar: 2024-02-30
+        pass
+    raise UsageError(
+        f"--date {text!r} is not a date", hint="write it like 2024-08-01, today or yesterday"
+    )
+
+
+def check_count(option: str, value: int | None) -> int | None:
+    """A count option (--limit, --max-papers) checked: None or at least 1."""
+    if value is not None and value < 1:
+        raise UsageError(f"{option} {value} is below 1", hint="give a positive number")
+    return value
 
 
 def parse_n_topics(text: str | None) -> int | None:
@@ -101,16 +129,21 @@ def _sort_key(sort: str) -> Callable[[DigestEntry], tuple]:
     if sort == "upvotes":
         return lambda e: (-(e.paper.upvotes or 0), -e.score, e.paper.id)
     if sort == "date":
-        return lambda e: (_neg_date(e.paper), -e.score, e.paper.id)
+        return lambda e: (*_neg_date(e.paper), -e.score, e.paper.id)
     if sort == "relevance":
         return lambda e: (-e.score, e.paper.id)
     return lambda e: (-round(e.score + popularity(e.paper), 4), -(e.paper.upvotes or 0), e.paper.id)
 
 
-def _neg_date(paper: Paper) -> str:
-    # Newest first with an ascending sort: invert each digit of the ISO date.
-    stamp = paper.updated or paper.published or paper.first_seen or ""
-    return "".join(chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in stamp)
+def _neg_date(paper: Paper) -> tuple[bool, str]:
+    """Newest first with an ascending sort (each digit of the ISO date inverted); papers the
+    source gives no date last, newest stored first: when papercli stored a paper is not when
+    it was published, and would put every undated paper before the dated ones."""
+    dated = paper.updated or paper.published
+    stamp = dated or paper.first_seen or ""
+    return not dated, "".join(
+        chr(ord("9") - ord(c) + ord("0")) if c.isdigit() else c for c in stamp
+    )
 
 
 def build_digest(
