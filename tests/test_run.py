@@ -93,10 +93,13 @@ def test_down_server_keeps_the_digest_in_the_outbox_then_retry_sends_it(papercli
 
     with running(Collector()) as server:
         write_config(papercli_home, server.port)
-        # `run` itself sends what waited first; nothing new, so that is the only message.
+        # `run` itself sends what waited first; nothing new, so that is the only message, and
+        # the cron log says it went (not "nothing new to send").
         after = run_cli("run", "diff")
         assert after.code == 0, after.err
         assert len(server.messages) == 1
+        (line,) = after.err.splitlines()
+        assert line.startswith("diff: sent ") and "(waiting in the outbox since " in line
         assert Outbox(papercli_home / "outbox").items() == []
         assert delivered(papercli_home)
         assert run_cli("send").code == 0 and len(server.messages) == 1
@@ -154,6 +157,14 @@ def test_dry_run_prints_the_eml_and_marks_nothing(papercli_home):
     msg = email.message_from_string(result.out, policy=email.policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert delivered(papercli_home) == set()
+    # The message as it would be sent: the [smtp] table's sender, not a placeholder.
+    assert msg["From"] == "papercli <digest@example.org>"
+    assert msg["Message-ID"].endswith("@example.org>")
+    adhoc = run_cli("digest", str(SEED), "--email-to", "c@example.org", "--dry-run")
+    assert adhoc.code == 0, adhoc.err
+    assert email.message_from_string(adhoc.out, policy=email.policy.default)["From"] == (
+        "papercli <digest@example.org>"
+    )
 
 
 def test_two_runs_at_once_send_once(papercli_home):

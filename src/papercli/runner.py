@@ -104,6 +104,8 @@ class RunResult:
     digest: str
     fetched: list[SourceResult] = field(default_factory=list)
     sent: list[tuple[list[str], int]] = field(default_factory=list)  # (recipients, papers)
+    # What an earlier run left in the outbox and this one sent: (recipients, papers, since when)
+    resent: list[tuple[list[str], int, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # journaled deliveries, quarantined items
     quiet: bool = False
 
@@ -206,7 +208,7 @@ def email_digest(
     msg = compose(
         digest,
         subject=subject_for(DEFAULT_SUBJECT, digest),
-        from_addr=smtp.from_addr if smtp else "papercli@localhost",
+        from_addr=sender(settings, smtp),
         to=to,
         template_dirs=settings.template_dirs,
     )
@@ -240,6 +242,14 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
             hint=f"chmod go-w {settings.config_path}",
         )
     return smtp
+
+
+def sender(settings: Settings, smtp: SmtpSettings | None) -> str:
+    """The From address: the [smtp] table's, also for a dry run (whose .eml is what would be
+    sent); papercli@localhost only when there is no [smtp] table to send with."""
+    if smtp is not None:
+        return smtp.from_addr
+    return smtp_settings(settings).from_addr if settings.section("smtp") else "papercli@localhost"
 
 
 def _writable_by_others(path) -> bool:
@@ -288,7 +298,9 @@ def run_named_digest(
         deliveries = Deliveries(store, Journal(settings.home / JOURNAL))
         deliveries.replay()
         # What an earlier run could not send goes first; if it still cannot, the run says so.
-        waiting = _retry_outbox(outbox, smtp, deliveries, name) if smtp is not None else None
+        waiting = (
+            _retry_outbox(outbox, smtp, deliveries, name, result) if smtp is not None else None
+        )
         if fetch and specs:
             result.fetched = fetch_into_store(specs, settings, store)
         papers = _candidates(store, config, specs, parse_since(config.since))
@@ -349,16 +361,19 @@ def run_named_digest(
     return result, messages
 
 
-def _retry_outbox(outbox, smtp, deliveries: Deliveries, name: str) -> DeliveryError | None:
-    """Send what waits in the outbox for digest `name`; the error to end the run with if some
-    of it still cannot go, saying how long it has waited. While another papercli is sending the
-    outbox, it is left to that one."""
+def _retry_outbox(
+    outbox, smtp, deliveries: Deliveries, name: str, result: RunResult
+) -> DeliveryError | None:
+    """Send what waits in the outbox for digest `name` (noted in `result.resent`); the error to
+    end the run with if some of it still cannot go, saying how long it has waited. While
+    another papercli is sending the outbox, it is left to that one."""
     from papercli.deliver import retry
 
     try:
         done = retry(outbox, smtp, deliveries.on_sent, digest=name)
     except LockedError:
         return None
+    result.resent += [(item.recipients, len(item.paper_ids), item.created) for item in done.sent]
     if not done.failed:
         return None
     oldest = min(item.created for item in done.failed)
@@ -412,7 +427,7 @@ def _group_recipients(store, name, recipients, papers, pending):
 def _message(settings, config: DigestConfig, digest, recipients, smtp) -> EmailMessage:
     from papercli.deliver import build_message
 
-    from_addr = smtp.from_addr if smtp else "papercli@localhost"
+    from_addr = sender(settings, smtp)
     if digest is None or not _shown(digest):
         day = now().date().isoformat()
         text = f"Nothing new matched {', '.join(config.topics) or 'your topics'} on {day}.\n"
@@ -497,8 +512,13 @@ class Deliveries:
 def report(result: RunResult) -> None:
     for warning in result.warnings:
         console.warning(warning)
+    for recipients, count, created in result.resent:
+        console.info(
+            f"{result.digest}: sent {count} papers to {', '.join(recipients)}"
+            f" (waiting in the outbox since {created[:16].replace('T', ' ')} UTC)"
+        )
     if result.sent:
         for recipients, count in result.sent:
             console.info(f"{result.digest}: sent {count} papers to {', '.join(recipients)}")
-    elif result.quiet:
+    elif result.quiet and not result.resent:
         console.info(f"{result.digest}: nothing new to send")
