@@ -47,6 +47,13 @@ class Candidate:
     abstract: str = ""
     authors: list[str] = field(default_factory=list)
     arxiv_id: str | None = None
+    # BibTeX's abstract as written: decoded only for an entry that keeps its own text (most
+    # match a stored paper, and decoding LaTeX is what made reading a large export slow).
+    latex_abstract: str = ""
+
+    def own_abstract(self) -> str:
+        """The abstract as text."""
+        return _clean(_decode_latex(self.latex_abstract)) if self.latex_abstract else self.abstract
 
 
 @dataclass
@@ -102,9 +109,57 @@ def arxiv_id_in(text: str | None) -> str | None:
     return None
 
 
+# The BibTeX fields papercli reads (decoded from LaTeX when they hold any), but the abstract.
+_BIBTEX_FIELDS = frozenset(
+    [
+        "title",
+        "author",
+        "eprint",
+        "archiveprefix",
+        "eprinttype",
+        "url",
+        "doi",
+        "journal",
+        "note",
+        "number",
+        "howpublished",
+        "archivenumber",
+    ]
+)
+# Text with none of these reads the same before and after LaTeX decoding (checked in the tests).
+_LATEX = re.compile(r"[\\{}$%~&#^_`]|--|''")
+_decoder: Any = None
+
+
+def _decode_latex(value: str) -> str:
+    """LaTeX to text with the decoder bibtexparser's LatexDecodingMiddleware builds (math kept
+    as written, \\url{x} as x); text without LaTeX as it is. Only the fields papercli reads
+    are decoded, not every field of every entry as that middleware does."""
+    global _decoder
+    if not _LATEX.search(value):
+        return value
+    if _decoder is None:
+        from pylatexenc.latex2text import (
+            LatexNodes2Text,
+            MacroTextSpec,
+            get_default_latex_context_db,
+        )
+
+        context = get_default_latex_context_db()
+        context.add_context_category(
+            "papercli-bibtex", prepend=True, macros=[MacroTextSpec("url", simplify_repl="%s")]
+        )
+        _decoder = LatexNodes2Text(
+            latex_context=context, keep_braced_groups=False, math_mode="verbatim"
+        )
+    try:
+        return str(_decoder.latex_to_text(value))
+    except Exception:  # the middleware too keeps a value it cannot decode
+        return value
+
+
 def read_bibtex(path: Path, text: str) -> FileRead:
     import bibtexparser
-    from bibtexparser.middlewares import LatexDecodingMiddleware
     from bibtexparser.model import DuplicateBlockKeyBlock
 
     # The parser logs each bad block as a warning; papercli reports them in its own summary.
@@ -112,7 +167,7 @@ def read_bibtex(path: Path, text: str) -> FileRead:
     level = parser_log.level
     parser_log.setLevel(logging.ERROR)
     try:
-        library = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware()])
+        library = bibtexparser.parse_string(text)
     finally:
         parser_log.setLevel(level)
     found = FileRead(path, "bibtex")
@@ -123,14 +178,20 @@ def read_bibtex(path: Path, text: str) -> FileRead:
         else:
             found.skipped.append(Skipped(f"line {line}", "not a readable BibTeX entry"))
     for entry in library.entries:
-        fields = {key.lower(): str(f.value) for key, f in entry.fields_dict.items()}
+        fields = {
+            key.lower(): _decode_latex(str(f.value)) if key.lower() in _BIBTEX_FIELDS else ""
+            for key, f in entry.fields_dict.items()
+        }
+        raw_abstract = next(
+            (str(f.value) for key, f in entry.fields_dict.items() if key.lower() == "abstract"), ""
+        )
         found.candidates.append(
             Candidate(
                 label=entry.key,
                 title=_clean(fields.get("title")),
-                abstract=_clean(fields.get("abstract")),
                 authors=[_clean(a) for a in re.split(r"\s+and\s+", fields.get("author", "")) if a],
                 arxiv_id=_bibtex_arxiv_id(fields),
+                latex_abstract=raw_abstract,
             )
         )
     return found
@@ -323,7 +384,7 @@ def match_entries(
                 entry = LibraryEntry(
                     key,
                     candidate.title,
-                    candidate.abstract,
+                    candidate.own_abstract(),
                     candidate.authors,
                     None,
                     read.path.name,
