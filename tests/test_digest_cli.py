@@ -161,6 +161,13 @@ def test_limit_and_sort():
         (("--limit", "0"), "--limit 0 is below 1"),
         (("--limit", "-5"), "--limit -5 is below 1"),
         (("--max-papers", "-1"), "--max-papers -1 is below 1"),
+        (
+            ("--format", "bogus"),
+            "unknown format 'bogus'; use one of md, html, text, email-html, json, atom",
+        ),
+        (("--min-score", "0.5"), "--min-score cuts by the personal score; add --rank personal"),
+        (("--topic", ""), "--topic is empty"),
+        (("--topic", "diffusion", "--topic", " "), "--topic is empty"),
     ],
 )
 def test_bad_option_values_are_one_line_usage_errors(args, error):

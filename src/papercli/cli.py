@@ -260,7 +260,7 @@ def digest(
         None,
         "--format",
         "-f",
-        help="md, html, text, json or atom [default: from -o's extension, else md].",
+        help="md, html, text, email-html, json or atom [default: from -o's extension, else md].",
     ),
     output: str = typer.Option(None, "-o", "--output", help="Write to FILE, or DIR/ (dated name)."),
     template: Path = typer.Option(None, "--template", help="A Jinja template to render with."),
@@ -311,7 +311,7 @@ def digest(
         parse_day,
         parse_n_topics,
     )
-    from papercli.render import EXTENSIONS, format_for, output_name, render
+    from papercli.render import DIGEST_FORMATS, EXTENSIONS, format_for, output_name, render
     from papercli.report import work_progress
 
     settings = _settings()
@@ -319,6 +319,14 @@ def digest(
     check_count("--max-papers", max_papers)
     day = parse_day(day) if day is not None else None
     fmt = format_for(fmt, None if email_to else output)  # with --email-to, -o is the .eml
+    if fmt not in DIGEST_FORMATS:  # before the work, not after it
+        raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(DIGEST_FORMATS)}")
+    if min_score is not None and rank == "default":
+        raise UsageError(
+            "--min-score cuts by the personal score", hint="add --rank personal, or drop it"
+        )
+    if topic is not None and not all(t.strip() for t in topic):
+        raise UsageError("--topic is empty", hint="give words to match, or drop --topic")
     _check_stable_topics(stable_topics, inputs, n_topics)
     ranker = _ranker(settings, rank, min_score)
     with work_progress(env) as bar:

@@ -40,6 +40,7 @@ TEMPLATES = {
     "email-html": "email.html.j2",
 }
 FORMATS = (*TEMPLATES, "json")
+DIGEST_FORMATS = (*FORMATS, "atom")  # atom: papercli.history.feed
 EXTENSIONS = {"md": "md", "html": "html", "text": "txt", "email-html": "html", "json": "json"}
 _HTML_FORMATS = {"html", "email-html"}
 _ARXIV = "https://arxiv.org"
