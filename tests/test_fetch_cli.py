@@ -193,3 +193,23 @@ def test_an_api_search_with_no_hits_says_no_results(upstream, fixtures):
     status = run_cli("status").out
     assert re.search(r"^api:ti:zzzyyyxxx .* no results$", status, re.MULTILINE), status
     assert "nothing announced" not in status
+
+
+def test_a_cron_log_gets_whole_lines(fixtures, papercli_home):
+    """Not on a terminal (cron mails or logs stderr), the summary keeps every column and a
+    long file name on one line: no 80-column cut."""
+    import os
+    import subprocess
+    import sys
+
+    page = fixtures / "arxiv-list/astro-ph.CO_recent_show1000_fetched-2026-07-24_c2fe83b.html"
+    env = {**os.environ, "PAPERCLI_HOME": str(papercli_home)}
+    env.pop("COLUMNS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "papercli", "fetch", str(page)],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    header, row = done.stderr.splitlines()
+    assert header.split() == ["source", "fetched", "new", "updated", "unchanged", "status"]
+    assert row.split() == [page.name, "111", "111", "0", "0", "ok"]

@@ -15,6 +15,7 @@ For code that is not handed the Environment, `current()` is the one of the invoc
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 # Newlines and other control characters from a page or a server would break the one-line error.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+UNWRAPPED = 10_000  # columns of a console that is not a terminal
 
 
 @dataclass
@@ -60,8 +62,12 @@ class Environment:
         if name not in self._made:
             from rich.console import Console
 
+            stream = sys.stderr if name == "err" else sys.stdout
+            # Not a terminal (a cron log, a pipe): no 80-column wrapping or cut table columns,
+            # one line stays one line.
+            width = None if stream.isatty() else UNWRAPPED
             self._made[name] = Console(
-                stderr=name == "err", highlight=False, soft_wrap=name == "out"
+                stderr=name == "err", highlight=False, soft_wrap=name == "out", width=width
             )
         return self._made[name]
 
