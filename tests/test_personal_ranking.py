@@ -167,24 +167,50 @@ def test_a_library_of_every_stored_paper_says_there_is_nothing_to_tell_it_from(
     assert err.strip() == NOTHING_TO_TELL_FROM
 
 
-def test_a_new_day_retrains_the_model_as_if_liked_after_it(tmp_path):
-    """The latest unrated papers are the model's negatives: a new day changes them, so the
-    same store ranks the same way whether the library came before or after the day."""
-    second = EXAMPLES / "hf-daily-papers-jul-31.txt"
-    before, after = tmp_path / "before.db", tmp_path / "after.db"
-    for db in (before, after):
+def _a_day_earlier(db):
+    """The store's papers and library as if fetched and added the day before."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE papers SET first_seen = '2026-01-01T07:00:00Z'")
+        conn.execute("UPDATE library SET added_at = '2026-01-01T07:05:00Z'")
+
+
+def test_a_new_day_does_not_retrain_the_model(seeded):
+    """The weak negatives are the papers seen up to the reader's latest signal: a fetch does
+    not change them, so the cached model stays."""
+    _a_day_earlier(seeded)
+    _json(seeded, "--rank", "personal")
+    trained = current_model(Signals(Store(seeded)))
+    assert (
+        run_cli("--db", str(seeded), "fetch", str(EXAMPLES / "hf-daily-papers-jul-31.txt")).code
+        == 0
+    )
+    model = current_model(Signals(Store(seeded)))
+    assert model is not None and trained is not None
+    assert (model.trained_at, model.signature) == (trained.trained_at, trained.signature)
+    assert model.model["counts"] == {"liked": 0, "library": 7, "disliked": 0, "unrated": 82}
+
+
+def test_the_same_store_gives_the_same_model_whenever_it_is_trained(tmp_path):
+    """Trained before the next day's fetch, or only after it: the same ratings, library and
+    papers give the same model and ranking."""
+    early, late = tmp_path / "early.db", tmp_path / "late.db"
+    for db in (early, late):
         assert run_cli("--db", str(db), "fetch", str(CS_2018)).code == 0
-    assert run_cli("--db", str(before), "library", "add", str(BIB)).code == 0
-    _json(before, "--rank", "personal")  # trains and caches on the first day alone
-    for db in (before, after):
-        assert run_cli("--db", str(db), "fetch", str(second)).code == 0
-    assert run_cli("--db", str(after), "library", "add", str(BIB)).code == 0
-    one, two = (current_model(Signals(Store(db))) for db in (before, after))
+        assert run_cli("--db", str(db), "library", "add", str(BIB)).code == 0
+        _a_day_earlier(db)
+    _json(early, "--rank", "personal")  # trains on the first day
+    for db in (early, late):
+        assert (
+            run_cli("--db", str(db), "fetch", str(EXAMPLES / "hf-daily-papers-jul-31.txt")).code
+            == 0
+        )
+    one, two = (current_model(Signals(Store(db))) for db in (early, late))
     assert one is not None and two is not None
-    assert one.model["counts"] == two.model["counts"]
-    assert one.model["counts"]["unrated"] > 82  # the second day's papers count
-    assert _order(_json(before, "--rank", "personal")[0]) == _order(
-        _json(after, "--rank", "personal")[0]
+    assert one.model == two.model
+    assert _order(_json(early, "--rank", "personal")[0]) == _order(
+        _json(late, "--rank", "personal")[0]
     )
 
 

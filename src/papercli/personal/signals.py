@@ -194,8 +194,8 @@ class Signals:
 
     def signature(self, recent: int) -> str:
         """A hash of everything the model is trained on: the ratings, the library and the
-        `recent` latest unrated papers (its weak negatives). It changes exactly when they
-        change, so a day's new papers retrain it as a new like does."""
+        `recent` unrated papers that are its weak negatives (`recent_unrated_ids`). It changes
+        exactly when they change."""
         with self.store._reading() as conn:
             ratings = conn.execute("SELECT paper_id, rating FROM ratings ORDER BY paper_id")
             library = conn.execute("SELECT key, paper_id FROM library ORDER BY key")
@@ -213,18 +213,34 @@ class Signals:
         return bool(row[0])
 
     def recent_unrated_ids(self, limit: int) -> list[str]:
-        """The ids of the `limit` papers seen last that carry no rating and are not in the
-        library, newest first (ties by id: the order never depends on the database's)."""
+        """The ids of the model's weak negatives: the `limit` unrated papers (not in the
+        library) seen last up to the reader's latest signal (like, dislike, library add),
+        newest first; when none was seen by then, the `limit` seen first after it. Ties by id.
+
+        Anchored to the signals, the set is the store's to say (the same ratings, library and
+        papers give the same model, whenever it is trained), it changes only with the signals
+        (the model is not retrained by every fetch), and it holds papers the reader could have
+        rated. Fresher negatives ranked worse: benchmarks/personal.py, "retrained each day".
+        """
+        unrated = (
+            "SELECT id FROM papers WHERE id NOT IN (SELECT paper_id FROM ratings)"
+            " AND id NOT IN (SELECT paper_id FROM library WHERE paper_id IS NOT NULL)"
+        )
+        latest_signal = (
+            "SELECT max(at) FROM (SELECT max(rated_at) AS at FROM ratings"
+            " UNION ALL SELECT max(added_at) FROM library)"
+        )
         with self.store._reading() as conn:
-            return [
-                i
-                for (i,) in conn.execute(
-                    "SELECT id FROM papers WHERE id NOT IN (SELECT paper_id FROM ratings)"
-                    " AND id NOT IN (SELECT paper_id FROM library WHERE paper_id IS NOT NULL)"
-                    " ORDER BY first_seen DESC, id DESC LIMIT ?",
-                    (limit,),
-                )
-            ]
+            ids = conn.execute(
+                f"{unrated} AND first_seen <= ({latest_signal})"
+                " ORDER BY first_seen DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            if not ids:  # signals given before any paper was fetched
+                ids = conn.execute(
+                    f"{unrated} ORDER BY first_seen, id LIMIT ?", (limit,)
+                ).fetchall()
+        return [i for (i,) in ids]
 
     def recent_unrated(self, limit: int) -> list[Paper]:
         """The papers of `recent_unrated_ids`."""
