@@ -46,6 +46,12 @@ def test_replacements_go_to_updated_never_among_the_new():
     assert {p["announce_type"] for p in digest["updates"]} <= {"replace", "replace-cross"}
 
 
+@pytest.mark.parametrize(("limit", "cards", "updates"), [(5, 5, 0), (60, 57, 3), (200, 57, 40)])
+def test_limit_caps_the_papers_at_all_updates_after_the_cards(limit, cards, updates):
+    digest = digest_json(str(ASTRO), "--limit", str(limit))
+    assert (len(digest["papers"]) + len(digest["more"]), len(digest["updates"])) == (cards, updates)
+
+
 @pytest.mark.parametrize(
     ("fmt", "new", "cross", "replacement"),
     [("md", "**new**", "**cross-list**", "**replacement**"),

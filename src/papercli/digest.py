@@ -169,7 +169,8 @@ def build_digest(
 
     `announce` picks the announce types shown as cards (default new and cross-lists; papers
     without a type, as from Hugging Face, count as new). Matching replacements not among them go
-    to `updates` unless `updates` is False. `limit` caps the papers kept; `max_papers` the full
+    to `updates` unless `updates` is False. `limit` caps the papers kept, cards first, then
+    updates; `max_papers` the full
     cards, the rest listed one line each in `more`. `day` defaults to the latest day the shown
     papers were announced. A `ranker` (papercli.personal) orders the matches by the reader's
     own model instead of `sort`, drops those under `min_score`, and keeps papers by followed
@@ -209,8 +210,9 @@ def build_digest(
     else:
         cards.sort(key=_sort_key(sort))
         updated.sort(key=_sort_key(sort))
-    if limit is not None:
+    if limit is not None:  # papers at all: the updates get what the cards leave
         cards = cards[: max(limit, 0)]
+        updated = updated[: max(limit - len(cards), 0)]
     cap = len(cards) if max_papers is None else max(max_papers, 0)
     cards, more = cards[:cap], cards[cap:]
     followed = [e for e in cards if e.why and e.why[0].startswith(FOLLOWED_WHY)]
