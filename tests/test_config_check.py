@@ -8,6 +8,13 @@ import pytest
 from papercli.errors import ExitCode
 from tests.cli_helpers import run_cli
 
+# Every command that reads [digest.diff] refuses it the same way, before doing anything else.
+LOADING_THE_DIGEST = (
+    ["config", "check"],
+    ["run", "diff", "--dry-run", "--no-fetch"],
+    ["feed", "diff", "--no-fetch"],
+    ["schedule", "diff"],
+)
 GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]\n'
 
 
@@ -24,6 +31,8 @@ GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]
         ("n_topics = 2.5", "n_topics: expected an integer, found the number 2.5"),
         ('subject = "a\\r\\nBcc: x@evil.org"', "subject: expected one line, found a line break"),
         ("colour = \"red\"", "colour: unknown key; known keys: "),
+        ('since = "-3d"', "since: expected a duration or a date (e.g. 1d, 7d or 2024-08-01), "
+                          "found the string '-3d'"),
     ],
 )  # fmt: skip
 def test_a_bad_digest_value_is_one_line_naming_the_key(papercli_home, line, message) -> None:
@@ -32,9 +41,9 @@ def test_a_bad_digest_value_is_one_line_naming_the_key(papercli_home, line, mess
     key = line.split(" =")[0]
     kept = "".join(row + "\n" for row in GOOD.splitlines() if not row.startswith(key + " "))
     config.write_text(f"[digest.diff]\n{kept}{line}\n")
-    for command in (["run", "diff", "--dry-run"], ["schedule", "diff"]):
+    for command in LOADING_THE_DIGEST:
         result = run_cli(*command)
-        assert result.code == ExitCode.CONFIG, result.err
+        assert result.code == ExitCode.CONFIG, (command, result.err)
         assert result.err.startswith(f"Error: {config}: [digest.diff] {message}")
         assert len(result.err.splitlines()) == 1
 

@@ -2,10 +2,13 @@
 
 The schema of each table is the dataclass its values end up in (`settings.FetchSettings` for
 `[fetch]`, `runner.DigestConfig` for each `[digest.NAME]`), so adding a key is one line: a
-field with its type and default. `check_table` refuses an unknown key or a value of the wrong
-type in one line naming the file, the table, the key, what was expected and what was found:
+field with its type, its default and, in its metadata, the rules its value must pass
+(`metadata=checks(at_least(1))`). `check_table` refuses an unknown key, a value of the wrong
+type or a value breaking a rule in one line naming the file, the table, the key, what was
+expected and what was found:
 
     config.toml: [digest.diff] send_empty: expected true or false, found the string 'no'
+    config.toml: [digest.diff] limit: expected 1 or more, found the integer -1
 """
 
 from __future__ import annotations
@@ -13,13 +16,40 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from papercli.errors import ConfigError
 
 _HEADER_KEYS = ("subject", "title", "from", "user", "host")
+_RULES = "papercli.rules"  # the field metadata key holding a field's rules
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What a value of the right type must also be; `expected` says it in the error line."""
+
+    expected: str
+    holds: Callable[[Any], bool]
+
+
+def checks(*rules: Rule) -> dict[str, tuple[Rule, ...]]:
+    """Field metadata: `field(default=50, metadata=checks(at_least(0)))`."""
+    return {_RULES: rules}
+
+
+def at_least(low: int) -> Rule:
+    """at_least(1) -> a count of 1 or more."""
+    return Rule(f"{low} or more", lambda value: value >= low)
+
+
+def rule_error(f: dataclasses.Field, value: Any) -> str | None:
+    """'expected 1 or more, found the integer 0' when `value` breaks a rule of field `f`."""
+    for rule in f.metadata.get(_RULES, ()):
+        if not rule.holds(value):
+            return f"expected {rule.expected}, found {_found(value)}"
+    return None
 
 
 def check_table(
@@ -31,7 +61,8 @@ def check_table(
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table, found {_found(table)}")
     hints = typing.get_type_hints(schema)
-    known = [f.name for f in dataclasses.fields(schema) if f.name not in set(skip)]
+    fields = {f.name: f for f in dataclasses.fields(schema) if f.name not in set(skip)}
+    known = list(fields)
     for key, value in table.items():
         if key not in known:
             raise ConfigError(
@@ -42,6 +73,9 @@ def check_table(
             raise ConfigError(f"{where} {key}: expected {expected}, found {_found(value)}")
         if isinstance(value, str) and ("\r" in value or "\n" in value) and key in _HEADER_KEYS:
             raise ConfigError(f"{where} {key}: expected one line, found a line break")
+        broken = rule_error(fields[key], value)
+        if broken:
+            raise ConfigError(f"{where} {key}: {broken}")
 
 
 def _matches(hint: Any, value: Any) -> bool:

@@ -15,7 +15,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from papercli import console
+from papercli.configcheck import Rule, checks
 from papercli.deliver.journal import Accepted, Journal
+from papercli.digest import parse_since
 from papercli.errors import (
     ConfigError,
     DeliveryError,
@@ -23,6 +25,7 @@ from papercli.errors import (
     NoMatchError,
     PapercliError,
     StoreError,
+    UsageError,
 )
 
 if TYPE_CHECKING:
@@ -45,6 +48,18 @@ KNOWN_KEYS = {
 }  # fmt: skip
 
 
+def _is_since(text: str) -> bool:
+    """'7d', '12h', '2024-08-01' -> True; '-3d' -> False."""
+    try:
+        parse_since(text)
+    except UsageError:
+        return False
+    return True
+
+
+SINCE = Rule("a duration or a date (e.g. 1d, 7d or 2024-08-01)", _is_since)
+
+
 @dataclass
 class DigestConfig:
     """One `[digest.NAME]` table of the config file."""
@@ -57,7 +72,8 @@ class DigestConfig:
     recipients: list[str] = field(default_factory=list)
     subject: str = DEFAULT_SUBJECT
     send_empty: bool = False
-    since: str = "7d"  # how far back a run looks for papers it has not delivered yet
+    # How far back a run looks for papers it has not delivered yet.
+    since: str = field(default="7d", metadata=checks(SINCE))
     n_topics: int | None = None
     limit: int | None = None
     sort: str = "best"
@@ -279,7 +295,7 @@ def run_named_digest(
     marks nothing). Raises DeliveryError after keeping unsent messages in the outbox.
     """
     from papercli.deliver import Outbox, digest_lock
-    from papercli.digest import build_digest, parse_since
+    from papercli.digest import build_digest
     from papercli.fetch import fetch_into_store, parse_spec
     from papercli.store import Store
 
