@@ -33,6 +33,25 @@ GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]
         ("colour = \"red\"", "colour: unknown key; known keys: "),
         ('since = "-3d"', "since: expected a duration or a date (e.g. 1d, 7d or 2024-08-01), "
                           "found the string '-3d'"),
+        ("max_papers = -5", "max_papers: expected 0 or more, found the integer -5"),
+        ("limit = -1", "limit: expected 1 or more, found the integer -1"),
+        ("limit = 0", "limit: expected 1 or more, found the integer 0"),
+        ("n_topics = 0", "n_topics: expected 1 or more, found the integer 0"),
+        ("recipients = []", "recipients: expected a list of one or more email addresses, "
+                            "found the list []"),
+        ('recipients = ["a@example.org", "not an email"]',
+         "recipients: expected a list of one or more email addresses, "
+         "found the list ['a@example.org', 'not an email']"),
+        ('recipients = ["me@"]', "recipients: expected a list of one or more email addresses"),
+        ('format = "pdf"', "format: expected one of html, text, found the string 'pdf'"),
+        ('sort = "newest"', "sort: expected one of best, relevance, upvotes, date, found the "
+                            "string 'newest'"),
+        ('announce = ["new", "old"]', "announce: expected a list of one or more of new, cross, "
+                                      "replace, found the list ['new', 'old']"),
+        ("announce = []", "announce: expected a list of one or more of new, cross, replace"),
+        ('rank = "mine"', "rank: expected one of default, personal, found the string 'mine'"),
+        ("min_score = 2", "min_score: expected a number from 0 to 1, found the integer 2"),
+        ("min_score = -0.5", "min_score: expected a number from 0 to 1, found the number -0.5"),
     ],
 )  # fmt: skip
 def test_a_bad_digest_value_is_one_line_naming_the_key(papercli_home, line, message) -> None:
@@ -48,9 +67,22 @@ def test_a_bad_digest_value_is_one_line_naming_the_key(papercli_home, line, mess
         assert len(result.err.splitlines()) == 1
 
 
-def test_a_good_digest_table_passes(papercli_home) -> None:
-    (papercli_home / "config.toml").write_text(f"[digest.diff]\n{GOOD}")
+@pytest.mark.parametrize(
+    "line",
+    [
+        "", "max_papers = 0", "limit = 1", "n_topics = 1", 'since = "12h"', 'since = "2024-08-01"',
+        "min_score = 0", "min_score = 1.0", 'rank = "personal"', 'announce = ["replace"]',
+        'recipients = ["Ana <ana@example.org>", "ben@example.org"]', 'format = "text"',
+        'sort = "date"',
+    ],
+)  # fmt: skip
+def test_a_good_digest_table_passes(papercli_home, line) -> None:
+    key = line.split(" =")[0]
+    kept = "".join(row + "\n" for row in GOOD.splitlines() if not row.startswith(key + " "))
+    (papercli_home / "config.toml").write_text(f"[digest.diff]\n{kept}{line}\n")
     assert run_cli("schedule", "diff").code == 0
+    result = run_cli("config", "check")
+    assert result.code == 0, result.err
 
 
 def test_a_missing_config_file_named_by_flag_or_environment_is_an_error(tmp_path, monkeypatch):

@@ -305,4 +305,4 @@ def test_a_named_digest_ranks_personally(seeded, papercli_home):
     config.write_text('[digest.mine]\nrecipients = ["me@example.org"]\nrank = "mine"\n')
     bad = run_cli("--db", str(seeded), "--config", str(config), "run", "mine", "--dry-run")
     assert bad.code == 3
-    assert "[digest.mine] rank 'mine' is not one of default, personal" in bad.err
+    assert f"{config}: [digest.mine] rank: expected one of default, personal, found" in bad.err

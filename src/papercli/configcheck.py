@@ -44,6 +44,26 @@ def at_least(low: int) -> Rule:
     return Rule(f"{low} or more", lambda value: value >= low)
 
 
+def between(low: float, high: float) -> Rule:
+    """between(0, 1) -> a number from 0 to 1, both included."""
+    return Rule(f"a number from {low:g} to {high:g}", lambda value: low <= value <= high)
+
+
+def one_of(choices: Iterable[str]) -> Rule:
+    """one_of(("html", "text")) -> 'html' or 'text', exactly."""
+    allowed = tuple(choices)
+    return Rule("one of " + ", ".join(allowed), lambda value: value in allowed)
+
+
+def some_of(choices: Iterable[str]) -> Rule:
+    """some_of(("new", "cross", "replace")) -> a non-empty list of those words."""
+    allowed = tuple(choices)
+    return Rule(
+        "a list of one or more of " + ", ".join(allowed),
+        lambda values: bool(values) and all(v in allowed for v in values),
+    )
+
+
 def rule_error(f: dataclasses.Field, value: Any) -> str | None:
     """'expected 1 or more, found the integer 0' when `value` breaks a rule of field `f`."""
     for rule in f.metadata.get(_RULES, ()):

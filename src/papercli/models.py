@@ -16,6 +16,7 @@ CROSS = "cross"
 REPLACE = "replace"
 REPLACE_CROSS = "replace-cross"
 ANNOUNCE_KINDS = (NEW, CROSS, REPLACE)  # what --announce chooses from; replace-cross is a replace
+RANKS = ("default", "personal")  # a digest's order: the default one, or the reader's own model
 # How a card names each announce type; Hugging Face papers have none and show nothing.
 ANNOUNCE_LABELS = {
     NEW: "new",

@@ -15,18 +15,18 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from papercli import console
-from papercli.configcheck import Rule, checks
+from papercli.configcheck import Rule, at_least, between, check_table, checks, one_of, some_of
 from papercli.deliver.journal import Accepted, Journal
-from papercli.digest import parse_since
+from papercli.digest import SORTS, parse_since
 from papercli.errors import (
     ConfigError,
     DeliveryError,
     LockedError,
     NoMatchError,
-    PapercliError,
     StoreError,
     UsageError,
 )
+from papercli.models import ANNOUNCE_KINDS, RANKS
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -41,11 +41,6 @@ FORMATS = ("html", "text")
 DEFAULT_SUBJECT = "{title} - {date}: {count} papers in {n_topics} topics"
 JOURNAL = "deliveries.journal"  # in the data dir, next to the store and the outbox
 ADHOC_DIGEST = "email-to"  # the outbox's name for `digest --email-to` messages
-KNOWN_KEYS = {
-    "sources", "topics", "exclude", "format", "recipients", "subject", "send_empty", "since",
-    "n_topics", "limit", "sort", "title", "max_papers", "updates", "announce",
-    "rank", "min_score", "stable_topics",
-}  # fmt: skip
 
 
 def _is_since(text: str) -> bool:
@@ -57,7 +52,15 @@ def _is_since(text: str) -> bool:
     return True
 
 
+def _are_addresses(values: list[str]) -> bool:
+    """['Ana <ana@example.org>'] -> True; [] or ['not an email'] -> False."""
+    from papercli.deliver.mail import is_address
+
+    return bool(values) and all(is_address(v) for v in values)
+
+
 SINCE = Rule("a duration or a date (e.g. 1d, 7d or 2024-08-01)", _is_since)
+RECIPIENTS = Rule("a list of one or more email addresses", _are_addresses)
 
 
 @dataclass
@@ -68,21 +71,27 @@ class DigestConfig:
     sources: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
-    format: str = "html"  # html: text + HTML parts; text: text only
-    recipients: list[str] = field(default_factory=list)
+    # html: text + HTML parts; text: text only
+    format: str = field(default="html", metadata=checks(one_of(FORMATS)))
+    # Absent is fine for a digest read only as a feed; `run` asks for it.
+    recipients: list[str] = field(default_factory=list, metadata=checks(RECIPIENTS))
     subject: str = DEFAULT_SUBJECT
     send_empty: bool = False
     # How far back a run looks for papers it has not delivered yet.
     since: str = field(default="7d", metadata=checks(SINCE))
-    n_topics: int | None = None
-    limit: int | None = None
-    sort: str = "best"
+    n_topics: int | None = field(default=None, metadata=checks(at_least(1)))
+    limit: int | None = field(default=None, metadata=checks(at_least(1)))
+    sort: str = field(default="best", metadata=checks(one_of(SORTS)))
     title: str | None = None
-    max_papers: int = 50  # full cards; matching papers beyond get one line each
+    # Full cards; matching papers beyond get one line each (0: one line each for all).
+    max_papers: int = field(default=50, metadata=checks(at_least(0)))
     updates: bool = True  # matching replacements listed under "Updated"
-    announce: list[str] | None = None  # announce types shown as cards [default: new, cross]
-    rank: str = "default"  # or "personal": ordered by the reader's own model (papercli.personal)
-    min_score: float | None = None  # with rank = "personal": the lowest score kept (0-1)
+    # Announce types shown as cards [default: new, cross].
+    announce: list[str] | None = field(default=None, metadata=checks(some_of(ANNOUNCE_KINDS)))
+    # Or "personal": ordered by the reader's own model (papercli.personal).
+    rank: str = field(default="default", metadata=checks(one_of(RANKS)))
+    # With rank = "personal": the lowest score kept.
+    min_score: float | None = field(default=None, metadata=checks(between(0, 1)))
     stable_topics: bool = False  # sections are the store's stable topics (ids last across days)
 
     @classmethod
@@ -95,22 +104,8 @@ class DigestConfig:
                 hint="add one; `papercli config init` writes an example",
             )
         table: dict[str, Any] = tables[name]
-        from papercli.configcheck import check_table
-
         check_table(cls, table, path=settings.config_path, name=f"digest.{name}", skip=("name",))
-        unknown = sorted(set(table) - KNOWN_KEYS)
-        if unknown:
-            raise ConfigError(f"unknown setting {unknown[0]!r} in [digest.{name}]")
-        config = cls(name=name, **table)
-        from papercli.personal.ranking import check_rank
-
-        try:
-            config.rank = check_rank(config.rank, config.min_score, where="rank")
-        except PapercliError as exc:
-            raise ConfigError(f"[digest.{name}] {exc.message}", hint=exc.hint) from None
-        if config.format not in FORMATS:
-            raise ConfigError(f"[digest.{name}] format must be one of {', '.join(FORMATS)}")
-        return config
+        return cls(name=name, **table)
 
 
 @dataclass

@@ -172,11 +172,20 @@ def _timeout(table: Mapping[str, Any], origin: str) -> float:
     return float(value)
 
 
+def is_address(text: str) -> bool:
+    """'Ana <ana@example.org>' -> True; 'not an email', 'me@' -> False.
+
+    What papercli accepts as a sender or recipient, in the config and when building a message.
+    """
+    local, at, domain = email.utils.parseaddr(text)[1].rpartition("@")
+    return bool(at and local and domain)
+
+
 def _from_addr(table: Mapping[str, Any], user: str | None, origin: str) -> str:
     value = _optional_str(table, "from", origin)
     if value is None and user and "@" in user:
         value = user
-    if value is None or "@" not in email.utils.parseaddr(value)[1]:
+    if value is None or not is_address(value):
         raise _bad_value(
             "from", origin, 'an email address, e.g. from = "papercli <me@example.org>"'
         )
@@ -271,7 +280,7 @@ def build_message(
             "a digest email needs at least one recipient", hint="set `to` for the digest"
         )
     for addr in [from_addr, *recipients]:
-        if "@" not in email.utils.parseaddr(addr)[1]:
+        if not is_address(addr):
             raise ConfigError(
                 f"{addr!r} is not an email address", hint="check the digest's `to` and [smtp] from"
             )

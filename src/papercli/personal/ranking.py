@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from papercli.models import DigestEntry, Paper
+from papercli.models import RANKS, DigestEntry, Paper
 from papercli.personal.model import STRONG, WEAK, Example, Scorer, train
 from papercli.personal.names import fold_name, same_author
 from papercli.personal.signals import DISLIKE, LIKE, CachedModel, Signals
 from papercli.store import Store
 
-RANKS = ("default", "personal")
 RECENT_UNRATED = 1000  # the latest unrated papers that stand for "not this" (weak negatives)
 NO_SIGNALS = "no personal signals yet (like, library add or follow): showing the default order"
 NO_POSITIVES = (
@@ -182,13 +181,13 @@ def ranker_for(signals: Signals, info: Callable[[str], None] = lambda line: None
     return Ranker(model, followed, disliked)
 
 
-def check_rank(rank: str | None, min_score: float | None, *, where: str = "--rank") -> str:
+def check_rank(rank: str | None, min_score: float | None) -> str:
     """The rank asked for, checked: 'default' or 'personal' (None is 'default')."""
     from papercli.errors import UsageError
 
     rank = (rank or "default").strip().lower()
     if rank not in RANKS:
-        raise UsageError(f"{where} {rank!r} is not one of {', '.join(RANKS)}")
+        raise UsageError(f"--rank {rank!r} is not one of {', '.join(RANKS)}")
     if min_score is not None and not 0.0 <= min_score <= 1.0:
         raise UsageError(f"min score {min_score} is not between 0 and 1", hint="e.g. 0.5")
     return rank
