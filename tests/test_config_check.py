@@ -111,7 +111,17 @@ SMTP = '[smtp]\nhost = "localhost"\nfrom = "me@example.org"\n'
         ("[fetch]\nretries = 2.5", "[fetch] retries: expected an integer, found the number 2.5"),
         ('[fetch]\noffline = "yes"', "[fetch] offline: expected true or false, found the string"),
         ("[fetch]\narxiv_url = 1", "[fetch] arxiv_url: expected a string, found the integer 1"),
-        ("[fetch]\nmin_interval = -1", "[fetch] min_interval: expected 0 or more, found -1"),
+        ("[fetch]\nmin_interval = -1", "[fetch] min_interval: expected 0 or more, found the "
+                                       "integer -1"),
+        ("[fetch]\ntimeout = 0", "[fetch] timeout: expected more than 0, found the integer 0"),
+        ("[fetch]\ndeadline = -1", "[fetch] deadline: expected more than 0, found the integer -1"),
+        ("[fetch]\nrun_budget = 0", "[fetch] run_budget: expected more than 0, found the integer"),
+        ("[fetch]\nmax_bytes = 0", "[fetch] max_bytes: expected 1 or more, found the integer 0"),
+        ('[fetch]\narxiv_url = "arxiv.org"', "[fetch] arxiv_url: expected an http:// or https:// "
+                                             "URL, found the string 'arxiv.org'"),
+        ('[fetch]\nhf_url = "ftp://x.org"', "[fetch] hf_url: expected an http:// or https:// URL"),
+        ('[fetch]\nuser_agent = "a\\nb"', "[fetch] user_agent: expected one line, found a line "
+                                           "break"),
         ("[fetch]\nproxy = \"x\"", "[fetch] proxy: unknown key; known keys: "),
         ("fetch = 3", "[fetch]: expected a table, found the integer 3"),
         ("db = 3", "db: expected a string, found 3"),
@@ -124,6 +134,13 @@ SMTP = '[smtp]\nhost = "localhost"\nfrom = "me@example.org"\n'
         (f"{SMTP}timeout = 0", "[smtp] timeout: expected a positive number"),
         (f"{SMTP}password_env = \"a b\"", "[smtp] password_env: expected the NAME"),
         (f"{SMTP}colour = 1", "[smtp] colour: unknown key"),
+        (f"{SMTP}port = 0", "[smtp] port: expected a port number"),
+        (f"{SMTP}port = 65536", "[smtp] port: expected a port number"),
+        ('[smtp]\nhost = "localhost"\nfrom = "me"', "[smtp] from: expected an email address"),
+        ('[smtp]\nhost = "localhost"\nfrom = "me@example.org\\nBcc: x@evil.org"',
+         "[smtp] from: expected one line"),
+        ('[smtp]\nhost = "local\\nhost"\nfrom = "me@example.org"',
+         "[smtp] host: expected one line"),
         ('[smtp]\nfrom = "me@example.org"', "[smtp] host: expected a non-empty string"),
         ('[digest.diff]\nsources = ["arvix:cs.LG"]', "[digest.diff] sources: 'arvix:cs.LG' is"),
         ("[digest.diff]\nlimit = \"3\"", "[digest.diff] limit: expected an integer"),
@@ -138,6 +155,22 @@ def test_config_check_refuses_each_bad_value_in_one_line(papercli_home, text, me
     assert result.err.startswith("Error: "), result.err
     assert message in result.err
     assert str(config) in result.err
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PAPERCLI_TIMEOUT", "0", "expected more than 0, found the number 0.0"),
+        ("PAPERCLI_RETRIES", "-1", "expected 0 or more, found the integer -1"),
+        ("PAPERCLI_ARXIV_URL", "arxiv.org", "expected an http:// or https:// URL"),
+    ],
+)
+def test_a_bad_fetch_setting_in_the_environment_is_named(papercli_home, monkeypatch, name, value,
+                                                         message) -> None:  # fmt: skip
+    monkeypatch.setenv(name, value)
+    result = run_cli("config", "check")
+    assert result.code == ExitCode.CONFIG, result.err
+    assert result.err.startswith(f"Error: {name}: {message}"), result.err
 
 
 def test_config_check_says_where_each_setting_came_from(papercli_home, tmp_path, monkeypatch):

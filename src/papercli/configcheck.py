@@ -22,7 +22,6 @@ from typing import Any
 
 from papercli.errors import ConfigError
 
-_HEADER_KEYS = ("subject", "title", "from", "user", "host")
 _RULES = "papercli.rules"  # the field metadata key holding a field's rules
 
 
@@ -32,6 +31,7 @@ class Rule:
 
     expected: str
     holds: Callable[[Any], bool]
+    found: str | None = None  # what the line says was found, when not the value itself
 
 
 def checks(*rules: Rule) -> dict[str, tuple[Rule, ...]]:
@@ -42,6 +42,11 @@ def checks(*rules: Rule) -> dict[str, tuple[Rule, ...]]:
 def at_least(low: int) -> Rule:
     """at_least(1) -> a count of 1 or more."""
     return Rule(f"{low} or more", lambda value: value >= low)
+
+
+def above(low: float) -> Rule:
+    """above(0) -> a positive number of seconds."""
+    return Rule(f"more than {low:g}", lambda value: value > low)
 
 
 def between(low: float, high: float) -> Rule:
@@ -64,11 +69,24 @@ def some_of(choices: Iterable[str]) -> Rule:
     )
 
 
+def _is_http_url(text: str) -> bool:
+    """'https://arxiv.org' -> True; 'arxiv.org', 'ftp://x.org' -> False."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+# A line break in a header (a subject, a user agent) would start a header of its own.
+ONE_LINE = Rule("one line", lambda text: "\r" not in text and "\n" not in text, "a line break")
+HTTP_URL = Rule("an http:// or https:// URL", _is_http_url)
+
+
 def rule_error(f: dataclasses.Field, value: Any) -> str | None:
     """'expected 1 or more, found the integer 0' when `value` breaks a rule of field `f`."""
     for rule in f.metadata.get(_RULES, ()):
         if not rule.holds(value):
-            return f"expected {rule.expected}, found {_found(value)}"
+            return f"expected {rule.expected}, found {rule.found or _found(value)}"
     return None
 
 
@@ -91,8 +109,6 @@ def check_table(
         expected = _expected(hints[key])
         if not _matches(hints[key], value):
             raise ConfigError(f"{where} {key}: expected {expected}, found {_found(value)}")
-        if isinstance(value, str) and ("\r" in value or "\n" in value) and key in _HEADER_KEYS:
-            raise ConfigError(f"{where} {key}: expected one line, found a line break")
         broken = rule_error(fields[key], value)
         if broken:
             raise ConfigError(f"{where} {key}: {broken}")

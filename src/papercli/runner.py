@@ -15,7 +15,16 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from papercli import console
-from papercli.configcheck import Rule, at_least, between, check_table, checks, one_of, some_of
+from papercli.configcheck import (
+    ONE_LINE,
+    Rule,
+    at_least,
+    between,
+    check_table,
+    checks,
+    one_of,
+    some_of,
+)
 from papercli.deliver.journal import Accepted, Journal
 from papercli.digest import SORTS, parse_since
 from papercli.errors import (
@@ -75,14 +84,14 @@ class DigestConfig:
     format: str = field(default="html", metadata=checks(one_of(FORMATS)))
     # Absent is fine for a digest read only as a feed; `run` asks for it.
     recipients: list[str] = field(default_factory=list, metadata=checks(RECIPIENTS))
-    subject: str = DEFAULT_SUBJECT
+    subject: str = field(default=DEFAULT_SUBJECT, metadata=checks(ONE_LINE))
     send_empty: bool = False
     # How far back a run looks for papers it has not delivered yet.
     since: str = field(default="7d", metadata=checks(SINCE))
     n_topics: int | None = field(default=None, metadata=checks(at_least(1)))
     limit: int | None = field(default=None, metadata=checks(at_least(1)))
     sort: str = field(default="best", metadata=checks(one_of(SORTS)))
-    title: str | None = None
+    title: str | None = field(default=None, metadata=checks(ONE_LINE))
     # Full cards; matching papers beyond get one line each (0: one line each for all).
     max_papers: int = field(default=50, metadata=checks(at_least(0)))
     updates: bool = True  # matching replacements listed under "Updated"

@@ -20,6 +20,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from papercli import __version__
+from papercli.configcheck import (
+    HTTP_URL,
+    ONE_LINE,
+    above,
+    at_least,
+    check_table,
+    checks,
+    rule_error,
+)
 from papercli.errors import ConfigError, UsageError
 
 if sys.version_info >= (3, 11):
@@ -35,23 +44,29 @@ CONTACT = "https://github.com/papercli/papercli"
 class FetchSettings:
     """Where the upstreams live and how politely papercli talks to them."""
 
-    arxiv_url: str = "https://arxiv.org"
-    rss_url: str = "https://rss.arxiv.org"
-    api_url: str = "https://export.arxiv.org"
-    hf_url: str = "https://huggingface.co"
+    arxiv_url: str = field(default="https://arxiv.org", metadata=checks(HTTP_URL))
+    rss_url: str = field(default="https://rss.arxiv.org", metadata=checks(HTTP_URL))
+    api_url: str = field(default="https://export.arxiv.org", metadata=checks(HTTP_URL))
+    hf_url: str = field(default="https://huggingface.co", metadata=checks(HTTP_URL))
     # arXiv asks for no more than one request every 3 seconds per host.
-    min_interval: float = 3.0
-    timeout: float = 30.0
-    retries: int = 4
-    backoff: float = 1.0  # seconds; doubles each retry
-    max_retry_after: float = 120.0  # never sleep longer than this for one Retry-After
-    max_bytes: int = 50 * 1024 * 1024
-    cache_max_bytes: int = 200 * 1024 * 1024  # the HTTP cache drops its oldest files past this
+    min_interval: float = field(default=3.0, metadata=checks(at_least(0)))
+    timeout: float = field(default=30.0, metadata=checks(above(0)))  # requests refuses 0
+    retries: int = field(default=4, metadata=checks(at_least(0)))
+    backoff: float = field(default=1.0, metadata=checks(at_least(0)))  # seconds; doubles each retry
+    # Never sleep longer than this for one Retry-After.
+    max_retry_after: float = field(default=120.0, metadata=checks(at_least(0)))
+    max_bytes: int = field(default=50 * 1024 * 1024, metadata=checks(at_least(1)))
+    # The HTTP cache drops its oldest files past this.
+    cache_max_bytes: int = field(default=200 * 1024 * 1024, metadata=checks(at_least(0)))
     # A socket timeout bounds one read; these bound the whole: a server trickling a byte a second
-    # would otherwise keep a cron run (and its digest lock) alive for days.
-    deadline: float = 300.0  # seconds for one request, retries, waits and redirects included
-    run_budget: float = 1800.0  # seconds of network for all sources of one fetch or run
-    user_agent: str = f"papercli/{__version__} (+{CONTACT})"
+    # would otherwise keep a cron run (and its digest lock) alive for days. `deadline` is seconds
+    # for one request (retries, waits and redirects included), `run_budget` seconds of network
+    # for all sources of one fetch or run.
+    deadline: float = field(default=300.0, metadata=checks(above(0)))
+    run_budget: float = field(default=1800.0, metadata=checks(above(0)))
+    user_agent: str = field(
+        default=f"papercli/{__version__} (+{CONTACT})", metadata=checks(ONE_LINE)
+    )
     offline: bool = False  # answer from the cache only
 
     ENV: ClassVar[dict[str, str]] = {
@@ -173,34 +188,24 @@ def _coerce(name: str, raw: Any, default: Any, origin: str) -> Any:
 def _fetch_settings(
     config: dict[str, Any], config_path: Path, origins: dict[str, str]
 ) -> FetchSettings:
-    """[fetch] from the file (checked against FetchSettings' types), then PAPERCLI_* on top."""
-    from papercli.configcheck import check_table
-
+    """[fetch] from the file, then PAPERCLI_* on top, each checked against FetchSettings."""
     table = config.get("fetch", {})
     check_table(FetchSettings, table, path=config_path, name="fetch")
     values: dict[str, Any] = {}
     defaults = FetchSettings()
     for f in fields(FetchSettings):
-        default = getattr(defaults, f.name)
+        if f.name in table:
+            values[f.name] = table[f.name]
+            origins[f"fetch.{f.name}"] = str(config_path)
         env_name = FetchSettings.ENV[f.name]
-        for where, value in (
-            (str(config_path), table.get(f.name)),
-            (env_name, _coerce(f.name, os.environ[env_name], default, env_name)
-             if env_name in os.environ else None),
-        ):  # fmt: skip
-            if value is None:
-                continue
-            if f.name in _NOT_NEGATIVE and value < 0:
-                raise ConfigError(f"{where}: [fetch] {f.name}: expected 0 or more, found {value}")
+        if env_name in os.environ:
+            value = _coerce(f.name, os.environ[env_name], getattr(defaults, f.name), env_name)
+            broken = rule_error(f, value)
+            if broken:
+                raise ConfigError(f"{env_name}: {broken}")
             values[f.name] = value
-            origins[f"fetch.{f.name}"] = where
+            origins[f"fetch.{f.name}"] = env_name
     return FetchSettings(**values)
-
-
-_NOT_NEGATIVE = (
-    "min_interval", "timeout", "retries", "backoff", "max_retry_after", "max_bytes",
-    "cache_max_bytes",
-)  # fmt: skip
 
 
 def load_settings(

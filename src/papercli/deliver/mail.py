@@ -142,6 +142,8 @@ def _required_str(table: Mapping[str, Any], key: str, origin: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
         raise _bad_value(key, origin, 'a non-empty string, e.g. host = "smtp.example.org"')
+    if "\r" in value or "\n" in value:  # it goes into a header or an SMTP command line
+        raise _bad_value(key, origin, "one line")
     return value.strip()
 
 
