@@ -15,6 +15,7 @@ LOADING_THE_DIGEST = (
     ["feed", "diff", "--no-fetch"],
     ["schedule", "diff"],
 )
+SUBJECT_RULE = "a template of the fields {title}, {date}, {count}, {n_topics} and {topics}"
 GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]\n'
 
 
@@ -52,6 +53,14 @@ GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]
         ('rank = "mine"', "rank: expected one of default, personal, found the string 'mine'"),
         ("min_score = 2", "min_score: expected a number from 0 to 1, found the integer 2"),
         ("min_score = -0.5", "min_score: expected a number from 0 to 1, found the number -0.5"),
+        # A subject is a format string: attribute and index access would reach into Python.
+        ('subject = "{title.__class__}"', f"subject: expected {SUBJECT_RULE}, found the string "
+                                          "'{title.__class__}'"),
+        ('subject = "{title[0]}"', f"subject: expected {SUBJECT_RULE}, found the string"),
+        ('subject = "{sender}"', f"subject: expected {SUBJECT_RULE}, found the string '{{sender"),
+        ('subject = "{} papers"', f"subject: expected {SUBJECT_RULE}"),
+        ('subject = "{count:zz}"', f"subject: expected {SUBJECT_RULE}"),
+        ('subject = "{title"', f"subject: expected {SUBJECT_RULE}"),
     ],
 )  # fmt: skip
 def test_a_bad_digest_value_is_one_line_naming_the_key(papercli_home, line, message) -> None:
@@ -73,7 +82,7 @@ def test_a_bad_digest_value_is_one_line_naming_the_key(papercli_home, line, mess
         "", "max_papers = 0", "limit = 1", "n_topics = 1", 'since = "12h"', 'since = "2024-08-01"',
         "min_score = 0", "min_score = 1.0", 'rank = "personal"', 'announce = ["replace"]',
         'recipients = ["Ana <ana@example.org>", "ben@example.org"]', 'format = "text"',
-        'sort = "date"',
+        'sort = "date"', 'subject = "{{papercli}} {title}: {count:>3} in {n_topics}, {topics!r}"',
     ],
 )  # fmt: skip
 def test_a_good_digest_table_passes(papercli_home, line) -> None:
