@@ -204,3 +204,27 @@ def test_config_check_says_where_each_setting_came_from(papercli_home, tmp_path,
     assert rows["sources"] == ["hf,", "arxiv:cs.LG", str(config)]
     assert "digests: diff, llm" in result.out
     assert result.err == "the config file is valid\n"
+
+
+def test_config_check_reports_every_problem_of_the_file_one_line_each(papercli_home) -> None:
+    config = papercli_home / "config.toml"
+    config.write_text(
+        'sources = ["arvix:cs.LG"]\ncolour = "red"\n'
+        '[digest.a]\nlimit = 0\nsince = "-3d"\nrecipients = ["a@example.org"]\n'
+        '[digest.b]\nrank = "mine"\n'
+        '[digest.c]\nrecipients = ["c@example.org"]\n'
+    )
+    result = run_cli("config", "check")
+    assert result.code == ExitCode.CONFIG
+    lines = result.err.splitlines()
+    assert [line.split(": ", 3)[2].split(":")[0] for line in lines] == [
+        "colour", "sources", "[digest.a] limit", "[digest.a] since", "[digest.b] rank",
+    ]  # fmt: skip
+    assert all(line.startswith(f"Error: {config}: ") for line in lines), lines
+    # A command that reads one digest reports that digest's problems, and only them.
+    run = run_cli("run", "a", "--dry-run", "--no-fetch")
+    assert run.code == ExitCode.CONFIG
+    assert [line.split(": ", 3)[2] for line in run.err.splitlines()] == [
+        "[digest.a] limit", "[digest.a] since",
+    ]  # fmt: skip
+    assert run_cli("schedule", "c").code == 0

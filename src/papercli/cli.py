@@ -1018,8 +1018,8 @@ def config_init(
 def config_check(ctx: typer.Context) -> None:
     """Check the config file and print the settings in force, each with where it came from.
 
-    Every table is checked (sources, [fetch], [smtp], [templates], each [digest.NAME]); a
-    problem is one line naming the file, the table and the key, exit 3.
+    Every table is checked (sources, [fetch], [smtp], [templates], each [digest.NAME]); each
+    problem found is one line naming the file, the table and the key, exit 3.
 
     Example: papercli config check
     """
@@ -1068,7 +1068,8 @@ def run(argv: list[str] | None = None, env: Environment | None = None) -> int:
     except PapercliError as exc:
         if env.traceback:
             env.err.print(tb.format_exc(), markup=False)
-        env.error(str(exc))
+        for line in exc.lines():
+            env.error(line)
         return exc.exit_code
     except Exception as exc:
         if env.traceback:

@@ -94,24 +94,27 @@ def check_table(
     schema: type, table: Any, *, path: Path, name: str, skip: Iterable[str] = ()
 ) -> None:
     """Raise ConfigError unless `table` is a TOML table whose keys are fields of the dataclass
-    `schema` (minus `skip`), each holding a value of the field's type."""
+    `schema` (minus `skip`), each holding a value of the field's type that passes its rules.
+    The error names every key that is wrong, one line each."""
     where = f"{path}: [{name}]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table, found {_found(table)}")
     hints = typing.get_type_hints(schema)
     fields = {f.name: f for f in dataclasses.fields(schema) if f.name not in set(skip)}
-    known = list(fields)
+    problems = []
     for key, value in table.items():
-        if key not in known:
-            raise ConfigError(
-                f"{where} {key}: unknown key", hint="known keys: " + ", ".join(sorted(known))
+        if key not in fields:
+            known = "known keys: " + ", ".join(sorted(fields))
+            problems.append(ConfigError(f"{where} {key}: unknown key", hint=known))
+        elif not _matches(hints[key], value):
+            expected = _expected(hints[key])
+            problems.append(
+                ConfigError(f"{where} {key}: expected {expected}, found {_found(value)}")
             )
-        expected = _expected(hints[key])
-        if not _matches(hints[key], value):
-            raise ConfigError(f"{where} {key}: expected {expected}, found {_found(value)}")
-        broken = rule_error(fields[key], value)
-        if broken:
-            raise ConfigError(f"{where} {key}: {broken}")
+        elif broken := rule_error(fields[key], value):
+            problems.append(ConfigError(f"{where} {key}: {broken}"))
+    if problems:
+        raise ConfigError.all_of(problems)
 
 
 def _matches(hint: Any, value: Any) -> bool:
@@ -168,29 +171,40 @@ TOP_LEVEL = {
 def check_config(settings: Any) -> list[str]:
     """Check every table of the settings' config file; return the digests it defines.
 
-    Each problem raises ConfigError in one line naming the file, the table and the key.
-    ([fetch] and `db` were checked when the settings were loaded.)
+    Raises one ConfigError carrying every problem found, each a line naming the file, the table
+    and the key. ([fetch] and `db` were checked when the settings were loaded.)
     """
     from papercli.fetch import parse_spec
     from papercli.runner import DigestConfig, smtp_settings
 
     path, config = settings.config_path, settings.config
+    problems: list[ConfigError] = []
+
+    def collect(check: Callable[..., Any], *args: Any) -> Any:
+        """check(*args), or None once its problem is noted."""
+        try:
+            return check(*args)
+        except ConfigError as exc:
+            problems.append(exc)
+            return None
+
     for key in config:
         if key not in TOP_LEVEL:
-            raise ConfigError(
-                f"{path}: {key}: unknown key", hint="known keys: " + ", ".join(TOP_LEVEL)
-            )
-    for spec in settings.sources:
-        _check_source(spec, path, "sources", parse_spec)
-    templates = settings.section("templates")
-    check_table(_Templates, templates, path=path, name="templates")
+            known = "known keys: " + ", ".join(TOP_LEVEL)
+            problems.append(ConfigError(f"{path}: {key}: unknown key", hint=known))
+    for spec in collect(lambda: settings.sources) or []:
+        collect(_check_source, spec, path, "sources", parse_spec)
+    templates = config.get("templates", {})
+    collect(lambda: check_table(_Templates, templates, path=path, name="templates"))
     if "smtp" in config:
-        smtp_settings(settings)
-    digests = settings.section("digest")
+        collect(smtp_settings, settings)
+    digests = collect(settings.section, "digest") or {}
     for name in digests:
-        config_of = DigestConfig.from_settings(settings, name)
-        for spec in config_of.sources:
-            _check_source(spec, path, f"[digest.{name}] sources", parse_spec)
+        digest = collect(DigestConfig.from_settings, settings, name)
+        for spec in digest.sources if digest else []:
+            collect(_check_source, spec, path, f"[digest.{name}] sources", parse_spec)
+    if problems:
+        raise ConfigError.all_of(problems)
     return sorted(digests)
 
 

@@ -6,6 +6,7 @@ everything else is a bug and exits with `ExitCode.BUG` (the traceback only with 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 
@@ -38,13 +39,34 @@ class PapercliError(Exception):
     def __str__(self) -> str:
         return f"{self.message}; {self.hint}" if self.hint else self.message
 
+    def lines(self) -> list[str]:
+        """What the user reads, one line each."""
+        return [str(self)]
+
 
 class UsageError(PapercliError):
     exit_code = ExitCode.USAGE
 
 
 class ConfigError(PapercliError):
+    """A wrong config file or setting; it may carry the file's other problems in `more`."""
+
     exit_code = ExitCode.CONFIG
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, more: Sequence[ConfigError] = ()
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.more = list(more)
+
+    @classmethod
+    def all_of(cls, problems: Sequence[ConfigError]) -> ConfigError:
+        """One error for several problems: the first, carrying the others (one line each)."""
+        flat = [each for problem in problems for each in (problem, *problem.more)]
+        return cls(flat[0].message, hint=flat[0].hint, more=flat[1:])
+
+    def lines(self) -> list[str]:
+        return [str(self), *(str(problem) for problem in self.more)]
 
 
 class NetworkError(PapercliError):
