@@ -228,3 +228,16 @@ def test_config_check_reports_every_problem_of_the_file_one_line_each(papercli_h
         "[digest.a] limit", "[digest.a] since",
     ]  # fmt: skip
     assert run_cli("schedule", "c").code == 0
+
+
+def test_a_digest_without_recipients_is_a_feed_and_cannot_run(papercli_home) -> None:
+    config = papercli_home / "config.toml"
+    config.write_text('[digest.diff]\ntopics = ["diffusion"]\n')
+    assert run_cli("config", "check").code == 0
+    assert run_cli("feed", "diff", "--no-fetch").code == 0
+    result = run_cli("run", "diff", "--no-fetch")
+    assert result.code == ExitCode.CONFIG
+    assert result.err == (
+        f"Error: {config}: [digest.diff] recipients: expected a list of one or more email "
+        'addresses, found none; add recipients = ["me@example.org"]\n'
+    )

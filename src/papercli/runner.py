@@ -327,7 +327,11 @@ def run_named_digest(
 
     config = DigestConfig.from_settings(settings, name)
     if not config.recipients and not dry_run:
-        raise ConfigError(f"[digest.{name}] has no recipients", hint='recipients = ["me@x.org"]')
+        raise ConfigError(
+            f"{settings.config_path}: [digest.{name}] recipients: expected {RECIPIENTS.expected}, "
+            "found none",
+            hint='add recipients = ["me@example.org"]',
+        )
     smtp = smtp_settings(settings) if not dry_run else None
     specs = [parse_spec(s) for s in config.sources]
     result = RunResult(name)
