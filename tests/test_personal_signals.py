@@ -7,7 +7,13 @@ import sqlite3
 
 import pytest
 
-from papercli.personal.names import ambiguous, fold_name, matching_names, same_author
+from papercli.personal.names import (
+    ambiguous,
+    fold_name,
+    matching_names,
+    name_key,
+    same_author,
+)
 from papercli.personal.signals import Signals
 from papercli.store import MIGRATIONS, Store
 from tests.cli_helpers import run_cli
@@ -54,6 +60,22 @@ def _signals(db):
 )
 def test_same_author(a, b, same):
     assert same_author(a, b) is same
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("LeCun, Yann", "yann   lecun", True),
+        ("Étienne André", "Andre, Etienne", True),
+        ("Pin-Yu Chen", "CHEN, Pin Yu", True),  # a hyphen or a space
+        ("Chen", "Xi Chen", False),  # one names the other, but they are two names
+        ("Chen, P.", "Pin-Yu Chen", False),
+        ("Y.-G. Jiang", "Yugang Jiang", False),  # initials are not the name in full
+        ("Wei Wang", "wang", False),
+    ],
+)
+def test_name_key_tells_spellings_of_one_name(a, b, same):
+    assert (name_key(a) == name_key(b)) is same
 
 
 def test_fold_name():
@@ -145,11 +167,44 @@ def test_follow_and_unfollow(cs_store):
     assert "already following GAO, P" in again.err
     assert "ambiguous: Bo Chen / Bokan Chen / Hao Chen" in run_cli("--db", db, "follow", "Chen").err
     assert _signals(cs_store).followed() == ["Chen", "Gao, P."]
-    assert run_cli("--db", db, "unfollow", "Peng Gao").code == 0
+    assert run_cli("--db", db, "unfollow", "gao, p").code == 0
     assert _signals(cs_store).followed() == ["Chen"]
     missing = run_cli("--db", db, "unfollow", "Ada Lovelace")
     assert missing.code == 2
-    assert "not following 'Ada Lovelace'" in missing.err
+    assert missing.err.strip() == (
+        "Error: not following 'Ada Lovelace'; `papercli profile` lists who you follow"
+    )
+
+
+def test_unfollow_undoes_the_follow_of_that_name_only(cs_store):
+    db = str(cs_store)
+    for name in ("Chen", "Pin-Yu Chen", "Gao, P.", "Y.-G. Jiang", "Yugang Jiang"):
+        assert run_cli("--db", db, "follow", name).code == 0
+    # "Chen" names Pin-Yu Chen too, but following both was two choices: undo one.
+    result = run_cli("--db", db, "unfollow", "Chen")
+    assert result.code == 0, result.err
+    assert "no longer following Chen" in result.err
+    assert run_cli("--db", db, "unfollow", "Y.-G. Jiang").code == 0
+    assert _signals(cs_store).followed() == ["Gao, P.", "Pin-Yu Chen", "Yugang Jiang"]
+    # Other spellings of the same name: case, accents, "Last, First", hyphen or space.
+    assert run_cli("--db", db, "unfollow", "CHEN, Pin Yu").code == 0
+    assert run_cli("--db", db, "unfollow", "yu-gang jiang").code == 0
+    assert _signals(cs_store).followed() == ["Gao, P."]
+
+
+def test_unfollow_of_a_name_not_followed_says_which_are_close(cs_store):
+    db = str(cs_store)
+    for name in ("Pin-Yu Chen", "Gao, P.", "Yann LeCun"):
+        assert run_cli("--db", db, "follow", name).code == 0
+    # "Peng Gao" is one of the people "Gao, P." names, not the name followed.
+    peng = run_cli("--db", db, "unfollow", "Peng Gao")
+    assert peng.code == 2
+    assert peng.err.strip() == "Error: not following 'Peng Gao'; closest followed: Gao, P."
+    chen = run_cli("--db", db, "unfollow", "Chen")
+    assert chen.err.strip() == "Error: not following 'Chen'; closest followed: Pin-Yu Chen"
+    typo = run_cli("--db", db, "unfollow", "Yan LeCun")
+    assert typo.err.strip() == "Error: not following 'Yan LeCun'; closest followed: Yann LeCun"
+    assert _signals(cs_store).followed() == ["Gao, P.", "Pin-Yu Chen", "Yann LeCun"]
 
 
 # --- profile --------------------------------------------------------------------------------

@@ -958,7 +958,9 @@ def follow(name: str = typer.Argument(..., help='An author, e.g. "Ada Lovelace".
 
 @app.command()
 def unfollow(name: str = typer.Argument(..., help="A followed author.")):
-    """Stop following an author (every followed spelling of that name).
+    """Stop following a name you follow, spelled as you like ("LeCun, Yann" for "Yann LeCun").
+
+    Other followed names it matches stay: unfollow "Chen" keeps a followed "Xi Chen".
 
     Example: papercli unfollow "Yann LeCun"
     """
@@ -966,8 +968,6 @@ def unfollow(name: str = typer.Argument(..., help="A followed author.")):
 
     with _store(_settings()) as store:
         gone = Signals(store).unfollow(name)
-    if not gone:
-        raise UsageError(f"not following {name!r}", hint="`papercli profile` lists who you follow")
     _env().info(f"no longer following {', '.join(gone)}")
 
 

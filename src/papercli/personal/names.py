@@ -83,6 +83,30 @@ def same_author(a: str | FoldedName, b: str | FoldedName) -> bool:
     return _given_agree(given_a, given_b)
 
 
+def name_key(name: str) -> str:
+    """What stays of a spelling when case, accents, order and separators go; an initial keeps
+    its dot, so a name written in full and its initials differ:
+
+        >>> name_key("García-Ferrero, Iker"), name_key("Y.-G. Jiang"), name_key("Yugang Jiang")
+        ('ikergarciaferrero', 'y.g.jiang', 'yugangjiang')
+    """
+    given, family = fold_name(name)
+    return "".join(part + "." if len(part) == 1 else part for part in given) + family
+
+
+def closest_names(name: str, names: Iterable[str]) -> list[str]:
+    """The spellings among `names` that `name` matches, else those that read almost alike
+    ('Yan LeCun' -> 'Yann LeCun'), sorted."""
+    import difflib
+
+    names = list(names)
+    found = matching_names(name, names)
+    if found:
+        return found
+    keys = {name_key(other): other for other in names}
+    return sorted(keys[k] for k in difflib.get_close_matches(name_key(name), keys, cutoff=0.8))
+
+
 def matching_names(name: str, names: Iterable[str]) -> list[str]:
     """The distinct spellings among `names` that `name` matches, sorted."""
     folded = fold_name(name)

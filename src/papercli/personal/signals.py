@@ -140,15 +140,15 @@ class Signals:
     # --- followed authors --------------------------------------------------------------------
 
     def follow(self, name: str, *, at: str | None = None) -> bool:
-        """Follow an author by name; False when that name (folded) was followed already."""
-        from papercli.personal.names import fold_name
+        """Follow an author by name; False when that name (however spelled) was followed."""
+        from papercli.personal.names import fold_name, name_key
 
         name = " ".join(name.split())
         if not fold_name(name)[1]:
             raise UsageError(
                 f"{name!r} is not an author name", hint='e.g. papercli follow "Ada Lovelace"'
             )
-        if any(fold_name(f) == fold_name(name) for f in self.followed()):
+        if any(name_key(f) == name_key(name) for f in self.followed()):
             return False
         with self.store._write() as conn:
             cursor = conn.execute(
@@ -158,10 +158,23 @@ class Signals:
             return cursor.rowcount > 0
 
     def unfollow(self, name: str) -> list[str]:
-        """Stop following every followed spelling that names the same author as `name`."""
-        from papercli.personal.names import same_author
+        """Undo `follow(name)`: stop following `name` however it was spelled. Other followed
+        names it matches stay ("Chen" and "Xi Chen" were followed apart, so they go apart).
 
-        gone = [f for f in self.followed() if same_author(f, name)]
+        Raises UsageError naming the closest followed names when `name` is not followed.
+        """
+        from papercli.personal.names import closest_names, name_key
+
+        followed = self.followed()
+        gone = [f for f in followed if name_key(f) == name_key(name)]
+        if not gone:
+            close = closest_names(name, followed)
+            raise UsageError(
+                f"not following {' '.join(name.split())!r}",
+                hint=f"closest followed: {' / '.join(close)}"
+                if close
+                else "`papercli profile` lists who you follow",
+            )
         with self.store._write() as conn:
             conn.executemany("DELETE FROM followed_authors WHERE name = ?", [(n,) for n in gone])
         return gone
