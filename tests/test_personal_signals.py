@@ -25,6 +25,9 @@ CS_2018 = (
     / "cs_new_2018-07-20_TRUNCATED_extracted-from-ravoro-arxiv-helper-urls.py.html"
 )
 
+RSS_2024 = FIXTURES / "arxiv-rss" / "jmmeus-aioarxiv-2024-11-28" / "rss_mock_feed.xml"
+HF_2026 = FIXTURES / "hf-daily" / "api" / "daily_papers_date-2026-08-21.json"
+
 
 @pytest.fixture
 def cs_store(tmp_path):
@@ -56,6 +59,20 @@ def _signals(db):
         ("Eduardo Cotilla Sanchez", "Eduardo Cotilla-Sanchez", False),  # family names differ
         ("Yann Le Cun", "LeCun, Yann", True),  # particles join the family name
         ("Charo I. del Genio", "Charo del Genio", True),  # fewer given names
+        # "Y.-G." is one given name of two parts (Yu-Gang), not Y. and a dropped middle name.
+        ("Y.-G. Jiang", "Yu-Gang Jiang", True),
+        ("Y.-G. Jiang", "Yu Gang Jiang", True),
+        ("Y.-G. Jiang", "Yi Jiang", False),
+        ("P.-Y. Chen", "Peng Chen", False),
+        ("Y.-G. Jiang", "Y.-J. Jiang", False),
+        ("Y.-G. Jiang", "Yugang Jiang", False),  # nothing says where "Yugang" splits
+        ("Pin Chen", "Pin-Yu Chen", False),  # half a compound given name is another name
+        # A lone initial stands for the whole given name, compound or not.
+        ("Y. Jiang", "Yu-Gang Jiang", True),
+        ("Y. Jiang", "Y.-G. Jiang", True),
+        ("Y. G. Jiang", "Yi Jiang", True),  # two given names, the second one dropped
+        ("F. Y. Li", "Fu-Xing Li", False),  # not F. for Fu-Xing and Y. for a dropped name
+        ("C. David Lin", "C.-J. David Lin", True),
     ],
 )
 def test_same_author(a, b, same):
@@ -79,7 +96,8 @@ def test_name_key_tells_spellings_of_one_name(a, b, same):
 
 
 def test_fold_name():
-    assert fold_name("Müller, Jörg-Peter") == (("jorg", "peter"), "muller")
+    assert fold_name("Müller, Jörg-Peter") == (("jorg-peter",), "muller")
+    assert fold_name("L. -J. Chen") == (("l-j",), "chen")
     assert fold_name("Daniel W.C. Ho") == (("daniel", "w", "c"), "ho")
 
 
@@ -99,6 +117,30 @@ def test_ambiguous_names_in_the_real_page(cs_store):
     assert ambiguous("Chen", names) == chens
     assert ambiguous("P. Chen", names) == []  # only Pin-Yu Chen
     assert matching_names("Gao, P.", names) == ["Peng Gao"]
+
+
+def test_compound_initials_in_the_real_pages(tmp_path):
+    db = str(tmp_path / "papers.db")
+    for page in (RSS_2024, HF_2026):
+        assert run_cli("--db", db, "fetch", str(page)).code == 0
+    names = _signals(db).author_names()
+    assert matching_names("Y. Jiang", names) == [
+        "Yi Jiang",
+        "Yichen Jiang",
+        "Yu-gang Jiang",
+        "Yuming Jiang",
+    ]
+    assert matching_names("Y.-G. Jiang", names) == ["Yu-gang Jiang"]
+    assert matching_names("P. Chen", names) == [
+        "Peihao Chen",
+        "Peiyang Chen",
+        "Peng Chen",
+        "Peng-Hui Chen",
+        "Pengcheng Chen",
+    ]
+    assert matching_names("P.-H. Chen", names) == ["Peng-Hui Chen"]
+    result = run_cli("--db", db, "follow", "Y.-G. Jiang")
+    assert result.err.strip() == "following Y.-G. Jiang: 1 paper(s) in the store"
 
 
 # --- the migration --------------------------------------------------------------------------

@@ -1,17 +1,20 @@
 """Author names compared the way people write them: initials, accents, hyphens, "Last, First".
 
-A name folds to (given names, family name), lower case, without accents or dots:
+A name folds to (given names, family name), lower case, without accents or dots; a hyphen
+joins the parts of one given name:
 
     >>> fold_name("Müller, Jörg-Peter")
-    (('jorg', 'peter'), 'muller')
+    (('jorg-peter',), 'muller')
     >>> same_author("J.-P. Müller", "Jörg-Peter Muller")
     True
     >>> same_author("J. Smith", "Jane Smith"), same_author("John Smith", "Jane Smith")
     (True, False)
 
-Given names match when each pair agrees, a lone initial agreeing with any name starting with it;
-a name with fewer given names matches a longer one on the ones it has ("Yann LeCun" is "Yann A.
-LeCun"). Family names must be equal after folding ("Le Cun" is "LeCun").
+Given names match part by part, an initial agreeing with any part starting with it; a name with
+fewer given names matches a longer one on the ones it has ("Yann LeCun" is "Yann A. LeCun"), but
+not on half of a hyphenated one: "Y.-G." is the two parts of one name (Yu-Gang, or Yu Gang), so
+it is not "Yi", and "Pin" is not "Pin-Yu". A lone initial stands for a whole given name, so "Y."
+is "Yi" and "Yu-Gang" alike. Family names must be equal after folding ("Le Cun" is "LeCun").
 """
 
 from __future__ import annotations
@@ -35,16 +38,23 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _given_parts(text: str) -> list[str]:
-    """'J.-P.' -> ['j', 'p']; 'JP' -> ['j', 'p'] (capitals run together are initials);
-    'Jean-Pierre' -> ['jean', 'pierre']."""
-    parts: list[str] = []
-    for word in re.findall(r"[^\W\d_]+", text):
-        if word.isupper() and len(word) <= 3:
-            parts += list(word.lower())
-        else:
-            parts.append(word.lower())
-    return parts
+def _given_names(text: str) -> list[str]:
+    """'J.-P. Sartre' -> ['j-p', 'sartre'] (a hyphen joins the parts of one name); 'JP' ->
+    ['j', 'p'] (capitals run together are initials); 'Jean-Pierre' -> ['jean-pierre']."""
+    names: list[str] = []
+    end = 0
+    for match in re.finditer(r"[^\W\d_]+", text):
+        word = match.group()
+        pieces = list(word.lower()) if word.isupper() and len(word) <= 3 else [word.lower()]
+        if names and re.search(r"[-\u2010]", text[end : match.start()]):
+            names[-1] += "-" + pieces.pop(0)
+        names += pieces
+        end = match.end()
+    return names
+
+
+def _letters(text: str) -> str:
+    return "".join(re.findall(r"[^\W\d_]+", text)).lower()
 
 
 def fold_name(name: str) -> FoldedName:
@@ -52,26 +62,52 @@ def fold_name(name: str) -> FoldedName:
     plain = strip_accents(" ".join(name.split()))
     if "," in plain:
         family, _, given = plain.partition(",")
-        given_parts = [p for p in _given_parts(given) if p not in _SUFFIXES]
-        return tuple(given_parts), "".join(_given_parts(family)).lower()
+        return tuple(n for n in _given_names(given) if n not in _SUFFIXES), _letters(family)
     words = [w for w in plain.split(" ") if w.strip(".").lower() not in _SUFFIXES]
     if not words:
         return (), ""
     family_words = [words.pop()]
     while words and words[-1].lower() in _PARTICLES:
         family_words.insert(0, words.pop())
-    family = "".join(re.findall(r"[^\W\d_]+", " ".join(family_words))).lower()
-    return tuple(_given_parts(" ".join(words))), family
+    return tuple(_given_names(" ".join(words))), _letters(" ".join(family_words))
+
+
+def _parts(given: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    """('yu-gang', 'l') -> (('yu', False), ('gang', True), ('l', False)): each part of each
+    given name, True when a hyphen joins it to the part before."""
+    return tuple((part, i > 0) for name in given for i, part in enumerate(name.split("-")))
+
+
+def _parts_agree(a: tuple[tuple[str, bool], ...], b: tuple[tuple[str, bool], ...]) -> bool:
+    if not a or not b:  # the side with fewer given names decides, unless it stops mid-name
+        rest = a or b
+        return not rest or not rest[0][1]
+    (x, _), (y, _) = a[0], b[0]
+    same = x == y or (min(len(x), len(y)) == 1 and x[0] == y[0])
+    return (
+        (same and _parts_agree(a[1:], b[1:]))
+        or _lone_initial_agrees(a, b)
+        or _lone_initial_agrees(b, a)
+    )
+
+
+def _lone_initial_agrees(a: tuple[tuple[str, bool], ...], b: tuple[tuple[str, bool], ...]) -> bool:
+    """'Y.' stands for a whole given name, 'Yu-Gang' as much as 'Yi'; but 'F. Y.' is not
+    'Fu-Xing', the Y. left over for a middle name the other spelling lacks."""
+    initial, lone = a[0][0], len(a) == 1 or not a[1][1]
+    if len(initial) != 1 or not lone or b[0][0][0] != initial:
+        return False
+    whole = 1
+    while whole < len(b) and b[whole][1]:
+        whole += 1
+    rest_a, rest_b = a[1:], b[whole:]
+    if whole == 1 or (rest_a and not rest_b):  # one part was agreed part by part already
+        return False
+    return _parts_agree(rest_a, rest_b)
 
 
 def _given_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    for x, y in zip(a, b, strict=False):  # the shorter list of given names decides
-        if len(x) == 1 or len(y) == 1:
-            if x[0] != y[0]:
-                return False
-        elif x != y:
-            return False
-    return True
+    return _parts_agree(_parts(a), _parts(b))
 
 
 def same_author(a: str | FoldedName, b: str | FoldedName) -> bool:
@@ -91,7 +127,7 @@ def name_key(name: str) -> str:
         ('ikergarciaferrero', 'y.g.jiang', 'yugangjiang')
     """
     given, family = fold_name(name)
-    return "".join(part + "." if len(part) == 1 else part for part in given) + family
+    return "".join(part + "." if len(part) == 1 else part for part, _ in _parts(given)) + family
 
 
 def closest_names(name: str, names: Iterable[str]) -> list[str]:
