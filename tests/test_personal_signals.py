@@ -26,6 +26,7 @@ CS_2018 = (
 )
 
 RSS_2024 = FIXTURES / "arxiv-rss" / "jmmeus-aioarxiv-2024-11-28" / "rss_mock_feed.xml"
+HF_2024 = FIXTURES / "hf-daily" / "html" / "papers_date-2024-08-01_slbqc.html"
 HF_2026 = FIXTURES / "hf-daily" / "api" / "daily_papers_date-2026-08-21.json"
 
 
@@ -56,7 +57,18 @@ def _signals(db):
         ("Pin Yu Chen", "Pin-Yu Chen", True),
         ("PY Chen", "Pin-Yu Chen", True),  # initials run together
         ("Bo Chen", "Pin-Yu Chen", False),
-        ("Eduardo Cotilla Sanchez", "Eduardo Cotilla-Sanchez", False),  # family names differ
+        # A hyphen, a space or nothing between the parts of a compound name.
+        ("Eduardo Cotilla Sanchez", "Eduardo Cotilla-Sanchez", True),
+        ("Iker Garcia Ferrero", "García-Ferrero, Iker", True),
+        ("Iker GarciaFerrero", "Iker García Ferrero", True),
+        ("Yugang Jiang", "Yu-gang Jiang", True),
+        ("Yugang Jiang", "Yu Gang Jiang", True),
+        ("Jiang, Yugang", "Yu-Gang L. Jiang", True),
+        ("Yugang Jiang", "Yu Jiang", False),
+        ("Yugang Jiang", "Yuga Jiang", False),
+        ("Iker Garcia", "Iker García-Ferrero", False),  # one family name of two
+        ("E. Cotilla Sanchez", "Eduardo Cotilla-Sanchez", True),
+        ("Iker G. Ferrero", "Iker García-Ferrero", False),  # an initial is not a family name
         ("Yann Le Cun", "LeCun, Yann", True),  # particles join the family name
         ("Charo I. del Genio", "Charo del Genio", True),  # fewer given names
         # "Y.-G." is one given name of two parts (Yu-Gang), not Y. and a dropped middle name.
@@ -85,6 +97,7 @@ def test_same_author(a, b, same):
         ("LeCun, Yann", "yann   lecun", True),
         ("Étienne André", "Andre, Etienne", True),
         ("Pin-Yu Chen", "CHEN, Pin Yu", True),  # a hyphen or a space
+        ("Iker Garcia Ferrero", "García-Ferrero, Iker", True),
         ("Chen", "Xi Chen", False),  # one names the other, but they are two names
         ("Chen, P.", "Pin-Yu Chen", False),
         ("Y.-G. Jiang", "Yugang Jiang", False),  # initials are not the name in full
@@ -141,6 +154,18 @@ def test_compound_initials_in_the_real_pages(tmp_path):
     assert matching_names("P.-H. Chen", names) == ["Peng-Hui Chen"]
     result = run_cli("--db", db, "follow", "Y.-G. Jiang")
     assert result.err.strip() == "following Y.-G. Jiang: 1 paper(s) in the store"
+
+
+def test_compound_names_through_hyphens_spaces_or_nothing(tmp_path):
+    db = str(tmp_path / "papers.db")
+    for page in (HF_2024, HF_2026):
+        assert run_cli("--db", db, "fetch", str(page)).code == 0
+    names = _signals(db).author_names()
+    assert matching_names("Iker Garcia Ferrero", names) == ["Iker García-Ferrero"]
+    assert matching_names("Yugang Jiang", names) == ["Yu-gang Jiang"]
+    for name in ("Iker Garcia Ferrero", "Yu Gang Jiang"):
+        result = run_cli("--db", db, "follow", name)
+        assert result.err.strip() == f"following {name}: 1 paper(s) in the store"
 
 
 # --- the migration --------------------------------------------------------------------------

@@ -14,7 +14,10 @@ Given names match part by part, an initial agreeing with any part starting with 
 fewer given names matches a longer one on the ones it has ("Yann LeCun" is "Yann A. LeCun"), but
 not on half of a hyphenated one: "Y.-G." is the two parts of one name (Yu-Gang, or Yu Gang), so
 it is not "Yi", and "Pin" is not "Pin-Yu". A lone initial stands for a whole given name, so "Y."
-is "Yi" and "Yu-Gang" alike. Family names must be equal after folding ("Le Cun" is "LeCun").
+is "Yi" and "Yu-Gang" alike. A hyphen, a space or nothing between two parts is the same
+("Yugang" is "Yu-Gang" and "Yu Gang"). Family names must be equal after folding ("Le Cun" is
+"LeCun"); without a comma the last given names may belong to the family name, as in Spanish
+double ones ("Iker Garcia Ferrero" is "García-Ferrero, Iker").
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _PARTICLES = frozenset(["van", "von", "der", "den", "de", "del", "della", "da", 
 _SUFFIXES = frozenset(["jr", "sr", "ii", "iii", "iv"])
 
 FoldedName = tuple[tuple[str, ...], str]
+Readings = tuple[FoldedName, ...]  # the ways a spelling can be read, fold_name's first
 _UNDECOMPOSABLE = str.maketrans("øØłŁđĐ", "oOlLdD")
 
 
@@ -72,6 +76,24 @@ def fold_name(name: str) -> FoldedName:
     return tuple(_given_names(" ".join(words))), _letters(" ".join(family_words))
 
 
+def readings(name: str) -> Readings:
+    """fold_name's reading of `name`, then, when no comma says where the family name starts,
+    the readings with its last given names joined to the family name, as a double one:
+
+        >>> readings("Iker García Ferrero")
+        ((('iker', 'garcia'), 'ferrero'), (('iker',), 'garciaferrero'))
+    """
+    given, family = fold_name(name)
+    found = [(given, family)]
+    if "," not in name:
+        for cut in range(len(given) - 1, 0, -1):
+            moved = [part for word in given[cut:] for part in word.split("-")]
+            if any(len(part) == 1 for part in moved):  # an initial is never a family name
+                break
+            found.append((given[:cut], "".join(moved) + family))
+    return tuple(found)
+
+
 def _parts(given: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
     """('yu-gang', 'l') -> (('yu', False), ('gang', True), ('l', False)): each part of each
     given name, True when a hyphen joins it to the part before."""
@@ -86,9 +108,23 @@ def _parts_agree(a: tuple[tuple[str, bool], ...], b: tuple[tuple[str, bool], ...
     same = x == y or (min(len(x), len(y)) == 1 and x[0] == y[0])
     return (
         (same and _parts_agree(a[1:], b[1:]))
+        or _joined_agrees(a, b)
+        or _joined_agrees(b, a)
         or _lone_initial_agrees(a, b)
         or _lone_initial_agrees(b, a)
     )
+
+
+def _joined_agrees(a: tuple[tuple[str, bool], ...], b: tuple[tuple[str, bool], ...]) -> bool:
+    """'Yugang' is 'Yu-Gang' and 'Yu Gang': one name written whole against its parts."""
+    whole, joined = a[0][0], ""
+    for k, (part, _) in enumerate(b):
+        joined += part
+        if len(part) == 1 or not whole.startswith(joined):
+            return False
+        if joined == whole:
+            return k > 0 and _parts_agree(a[1:], b[k + 1 :])
+    return False
 
 
 def _lone_initial_agrees(a: tuple[tuple[str, bool], ...], b: tuple[tuple[str, bool], ...]) -> bool:
@@ -110,13 +146,15 @@ def _given_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return _parts_agree(_parts(a), _parts(b))
 
 
-def same_author(a: str | FoldedName, b: str | FoldedName) -> bool:
+def same_author(a: str | Readings, b: str | Readings) -> bool:
     """Do two spellings name the same author? See the module docstring for the rules."""
-    given_a, family_a = fold_name(a) if isinstance(a, str) else a
-    given_b, family_b = fold_name(b) if isinstance(b, str) else b
-    if not family_a or family_a != family_b:
-        return False
-    return _given_agree(given_a, given_b)
+    readings_a = readings(a) if isinstance(a, str) else a
+    readings_b = readings(b) if isinstance(b, str) else b
+    return any(
+        family_a and family_a == family_b and _given_agree(given_a, given_b)
+        for given_a, family_a in readings_a
+        for given_b, family_b in readings_b
+    )
 
 
 def name_key(name: str) -> str:
@@ -145,14 +183,14 @@ def closest_names(name: str, names: Iterable[str]) -> list[str]:
 
 def matching_names(name: str, names: Iterable[str]) -> list[str]:
     """The distinct spellings among `names` that `name` matches, sorted."""
-    folded = fold_name(name)
-    return sorted({other for other in names if same_author(folded, other)})
+    read = readings(name)
+    return sorted({other for other in names if same_author(read, other)})
 
 
 def ambiguous(name: str, names: Iterable[str]) -> list[str]:
     """Spellings `name` matches that are not one person: 'J. Smith' over 'Jane Smith' and
     'John Smith' -> both; 'Jane Smith' over 'J. Smith' and 'Jane Smith' -> [] (one person)."""
     found = matching_names(name, names)
-    folded = [fold_name(n) for n in found]
-    clash = any(not same_author(x, y) for i, x in enumerate(folded) for y in folded[i + 1 :])
+    read = [readings(n) for n in found]
+    clash = any(not same_author(x, y) for i, x in enumerate(read) for y in read[i + 1 :])
     return found if clash else []

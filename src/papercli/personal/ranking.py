@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from papercli.models import RANKS, DigestEntry, Paper
 from papercli.personal.model import STRONG, WEAK, Example, Scorer, train
-from papercli.personal.names import fold_name, same_author
+from papercli.personal.names import readings, same_author
 from papercli.personal.signals import DISLIKE, LIKE, CachedModel, Signals
 from papercli.store import Store
 
@@ -88,13 +88,14 @@ class Ranker:
         disliked: Iterable[str] = (),
     ) -> None:
         self.scorer = Scorer(model.model) if model is not None else None
-        self.followed = [fold_name(name) for name in followed]
+        self.followed = [readings(name) for name in followed]
         self.disliked = frozenset(disliked)  # papers the reader said no to: not shown again
 
     def followed_author(self, paper: Paper) -> str | None:
         """The first author of `paper` who is followed, as the paper spells the name."""
         for author in paper.authors:
-            if any(same_author(name, author) for name in self.followed):
+            read = readings(author)  # once, not once per followed name
+            if any(same_author(name, read) for name in self.followed):
                 return author
         return None
 
