@@ -250,3 +250,11 @@ def test_dry_run_reports_a_failed_source_like_a_real_run(papercli_home, tmp_path
     assert dry.code == ExitCode.PARSE, dry.err
     assert "cut.html" in dry.err.splitlines()[-1]
     assert delivered(papercli_home) == set()
+
+
+def test_the_default_subject_counts_in_words(papercli_home):
+    write_config(papercli_home, free_port(), extra="n_topics = 1")
+    result = run_cli("run", "diff", "--dry-run")
+    assert result.code == 0, result.err
+    subject = email.message_from_string(result.out, policy=email.policy.default)["Subject"]
+    assert subject.endswith(" papers in 1 topic"), subject

@@ -163,7 +163,16 @@ def now() -> datetime:
 
 
 def subject_for(template: str, digest: Digest) -> str:
-    """'{title} - {date}: {count} papers' -> 'Daily digest: diffusion - 2024-08-01: 3 papers'."""
+    """'{title} - {date}: {count} papers' -> 'Daily digest: diffusion - 2024-08-01: 3 papers'.
+
+    The default subject counts in words: '... - 2024-08-01: 1 paper in 1 topic'.
+    """
+    if template == DEFAULT_SUBJECT:
+        from papercli.render import plural
+
+        papers = plural(len(digest.entries) + len(digest.more), "paper")
+        topics = plural(len(digest.topics), "topic")
+        return f"{digest.title} - {digest.date}: {papers} in {topics}"
     # The template passed the SUBJECT rule when the config was loaded.
     return template.format(
         title=digest.title, date=digest.date, count=len(digest.entries) + len(digest.more),
