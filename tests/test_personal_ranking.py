@@ -71,6 +71,9 @@ def test_min_score_cuts(seeded):
     assert min(s for _, s in _order(kept)) >= cut
     bad = run_cli("--db", str(seeded), "digest", "--rank", "personal", "--min-score", "2")
     assert bad.code == 2 and "min score 2.0 is not between 0 and 1" in bad.err
+    above = run_cli("--db", str(seeded), "digest", "--rank", "personal", "--min-score", "1")
+    assert above.code == 0, above.err
+    assert above.err == "no paper scores 1.0 or more: lower --min-score\n"
 
 
 def test_rank_within_the_topic_matches(seeded):

@@ -354,6 +354,10 @@ def digest(
         )
         if rank == "personal":
             result.rank = "personal"
+        if ranker is not None and ranker.scorer is not None and min_score is not None:
+            shown = [*result.entries, *result.more, *result.updates]
+            if not shown:
+                env.info(f"no paper scores {min_score} or more: lower --min-score")
     if email_to:
         _email_digest(env, settings, result, email_to, dry_run=dry_run, output=output)
         return
