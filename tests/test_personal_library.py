@@ -241,3 +241,25 @@ def test_a_file_that_cannot_be_read_adds_nothing(cs_store, tmp_path):  # noqa: F
     assert result.code == 5
     assert result.err.startswith(f"Error: cannot read library file {bad}:")
     assert _library(cs_store) == {}
+
+
+def test_a_missing_file_or_a_directory_is_a_usage_error(cs_store, tmp_path):  # noqa: F811
+    for path, what in ((tmp_path / "nope.bib", "no such file"), (tmp_path, "a directory")):
+        result = run_cli("--db", str(cs_store), "library", "add", str(BIB), str(path))
+        assert (result.code, result.err) == (
+            2,
+            f"Error: {path}: {what}; give a BibTeX, CSL-JSON or text file\n",
+        )
+    assert _library(cs_store) == {}
+
+
+def test_a_ris_export_is_refused_not_read_as_ids(cs_store, tmp_path):  # noqa: F811
+    ris = tmp_path / "zotero.ris"  # Zotero's RIS export of one preprint
+    ris.write_text(
+        "TY  - PREP\nTI  - Attention Is All You Need\nAU  - Vaswani, Ashish\n"
+        "UR  - http://arxiv.org/abs/1706.03762\nER  - \n",
+        encoding="utf-8",
+    )
+    result = run_cli("--db", str(cs_store), "library", "add", str(ris))
+    assert result.code == 5
+    assert result.err.startswith(f"Error: {ris} is a RIS file, which papercli does not read;")

@@ -76,7 +76,13 @@ class FileRead:
 
 
 def read_file(path: Path) -> FileRead:
-    """The entries of one library file; raises ParseError when it cannot be read at all."""
+    """The entries of one library file; raises ParseError when it cannot be read at all, and
+    UsageError when there is no such file (as `fetch` does)."""
+    from papercli.errors import UsageError
+
+    if not path.is_file():
+        what = "a directory" if path.is_dir() else "no such file"
+        raise UsageError(f"{path}: {what}", hint="give a BibTeX, CSL-JSON or text file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -84,6 +90,11 @@ def read_file(path: Path) -> FileRead:
             f"cannot read library file {path}: {exc}",
             hint="give a BibTeX, CSL-JSON or text file in UTF-8",
         ) from exc
+    if re.match(r"\s*TY  - ", text):  # RIS: its lines would read as ids that are not there
+        raise ParseError(
+            f"{path} is a RIS file, which papercli does not read",
+            hint="export the collection as BibTeX or CSL-JSON",
+        )
     start = text.lstrip()[:1]
     if start in ("[", "{"):
         return read_csl_json(path, text)
