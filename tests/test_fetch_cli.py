@@ -213,3 +213,13 @@ def test_a_cron_log_gets_whole_lines(fixtures, papercli_home):
     header, row = done.stderr.splitlines()
     assert header.split() == ["source", "fetched", "new", "updated", "unchanged", "status"]
     assert row.split() == [page.name, "111", "111", "0", "0", "ok"]
+
+
+def test_a_file_that_is_no_page_is_named_once_as_given(tmp_path, monkeypatch, fixtures):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "empty.html").write_bytes(b"")
+    result = run_cli("fetch", "t/empty.html")
+    assert result.code == ExitCode.PARSE
+    assert result.err.startswith("Error: t/empty.html: not a page papercli can read")
+    assert str(tmp_path) not in result.err

@@ -233,7 +233,9 @@ def _fetch_one(source, client, settings, store, on_page) -> SourceResult:
     except PapercliError as exc:
         # With several sources in one cron run, a bare "host refused the connection" or
         # "response too large" would not say which source to look at.
-        if source.name not in exc.message:
+        # A file's error already names it as it was given (t/x.html for /home/.../t/x.html).
+        named = source.name in exc.message or exc.message.startswith(f"{source.target}:")
+        if not named:
             exc.message = f"{source.name}: {exc.message}"
         result.error = exc
     except Exception as exc:
