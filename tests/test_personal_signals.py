@@ -328,3 +328,15 @@ def test_the_model_is_cached_until_the_signals_change(cs_store):
     assert json.loads(run_cli("--db", db, "profile", "--json").out)["trained_at"] == "kept"
     run_cli("--db", db, "like", "1804.07459")
     assert json.loads(run_cli("--db", db, "profile", "--json").out)["trained_at"] != "kept"
+
+
+def test_a_name_shared_by_many_lists_a_few_and_counts_the_rest(tmp_path):
+    db = str(tmp_path / "papers.db")
+    assert run_cli("--db", db, "fetch", str(RSS_2024)).code == 0
+    said = run_cli("--db", db, "follow", "Chen").err.strip()
+    shown, rest = said.split("; ambiguous: ")[1].rsplit(" and ", 1)
+    assert len(shown.split(" / ")) == 8
+    assert rest.endswith(" more") and int(rest.split()[0]) > 50
+    profile = run_cli("--db", db, "profile").err.strip()
+    assert profile.endswith("; follow the full name to keep only one")
+    assert len(profile) < 300

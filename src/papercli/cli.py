@@ -943,7 +943,7 @@ def follow(name: str = typer.Argument(..., help='An author, e.g. "Ada Lovelace".
 
     Example: papercli follow "Yann LeCun"
     """
-    from papercli.personal.names import ambiguous, matching_names
+    from papercli.personal.names import ambiguous, listed, matching_names
     from papercli.personal.signals import Signals
 
     env = _env()
@@ -956,7 +956,7 @@ def follow(name: str = typer.Argument(..., help='An author, e.g. "Ada Lovelace".
         clash = ambiguous(name, names)
     env.info(
         f"{'following' if added else 'already following'} {name}:"
-        f" {papers} paper(s) in the store" + (f"; ambiguous: {' / '.join(clash)}" if clash else "")
+        f" {papers} paper(s) in the store" + (f"; ambiguous: {listed(clash)}" if clash else "")
     )
 
 

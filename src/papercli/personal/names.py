@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 # Particles written with the family name: "Ludwig van Beethoven" -> family "vanbeethoven".
 _PARTICLES = frozenset(["van", "von", "der", "den", "de", "del", "della", "da", "di", "le", "la"])
@@ -194,3 +194,12 @@ def ambiguous(name: str, names: Iterable[str]) -> list[str]:
     read = [readings(n) for n in found]
     clash = any(not same_author(x, y) for i, x in enumerate(read) for y in read[i + 1 :])
     return found if clash else []
+
+
+SHOWN_NAMES = 8  # spellings listed in one line; the rest are counted
+
+
+def listed(names: Sequence[str], limit: int = SHOWN_NAMES) -> str:
+    """Names joined for one line, the rest counted: 'A / B / C and 197 more'."""
+    shown = " / ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"

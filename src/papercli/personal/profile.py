@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from papercli.personal.names import ambiguous, matching_names
+from papercli.personal.names import ambiguous, listed, matching_names
 from papercli.personal.ranking import current_model
 from papercli.personal.signals import DISLIKE, LIKE, Signals
 
@@ -69,7 +69,7 @@ def print_profile(env: Environment, data: dict[str, Any]) -> None:
     for item in data["followed"]:
         note = f"{item['papers']} paper(s) in the store"
         if item["ambiguous"]:
-            note += "; ambiguous: " + " / ".join(item["spellings"])
+            note += "; ambiguous: " + listed(item["spellings"])
         table.add_row(f"  {item['name']}", note)
     table.add_row("pull a paper up", ", ".join(data["pull_up"]) or "-")
     table.add_row("push a paper down", ", ".join(data["push_down"]) or "-")
@@ -83,6 +83,6 @@ def print_profile(env: Environment, data: dict[str, Any]) -> None:
     for item in data["followed"]:
         if item["ambiguous"]:
             env.info(
-                f"{item['name']!r} is ambiguous in the store: {' / '.join(item['spellings'])};"
+                f"{item['name']!r} is ambiguous in the store: {listed(item['spellings'])};"
                 " follow the full name to keep only one"
             )
