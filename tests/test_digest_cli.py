@@ -167,6 +167,7 @@ def test_limit_and_sort():
         ),
         (("--min-score", "0.5"), "--min-score cuts by the personal score; add --rank personal"),
         (("--topic", ""), "--topic is empty"),
+        (("--rank", "personal", "--sort", "date"), "--sort date does not apply to --rank personal"),
         (("--topic", "diffusion", "--topic", " "), "--topic is empty"),
     ],
 )

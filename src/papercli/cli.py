@@ -321,6 +321,11 @@ def digest(
     fmt = format_for(fmt, None if email_to else output)  # with --email-to, -o is the .eml
     if fmt not in DIGEST_FORMATS:  # before the work, not after it
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(DIGEST_FORMATS)}")
+    if sort != "best" and rank.strip().lower() == "personal":
+        raise UsageError(
+            f"--sort {sort} does not apply to --rank personal: it orders papers by their score",
+            hint="drop one",
+        )
     if min_score is not None and rank == "default":
         raise UsageError(
             "--min-score cuts by the personal score", hint="add --rank personal, or drop it"
