@@ -263,3 +263,34 @@ def test_a_ris_export_is_refused_not_read_as_ids(cs_store, tmp_path):  # noqa: F
     result = run_cli("--db", str(cs_store), "library", "add", str(ris))
     assert result.code == 5
     assert result.err.startswith(f"Error: {ris} is a RIS file, which papercli does not read;")
+
+
+def test_library_list_and_remove_by_key_or_by_file(cs_store):  # noqa: F811
+    db = str(cs_store)
+    added = run_cli("--db", db, "library", "add", str(BIB), str(IDS))
+    assert added.code == 0
+    # Two files: each skipped entry says which file it is in.
+    assert (
+        "  skipped reading-list.txt line 7: no arXiv id in 'ask Bob about the GAN paper'"
+        in added.err
+    )
+    assert "  skipped zotero-export.bib line 73: not a readable BibTeX entry" in added.err
+    listed = [
+        json.loads(line)
+        for line in run_cli("--db", db, "library", "list", "--json").out.splitlines()
+    ]
+    assert {e["key"] for e in listed} == set(_library(cs_store))
+    assert {e["file"] for e in listed} == {"zotero-export.bib", "reading-list.txt"}
+    from_ids = {e["key"] for e in listed if e["file"] == "reading-list.txt"}
+    # Unknown names change nothing, and are named.
+    bad = run_cli("--db", db, "library", "remove", "1804.07006", "nope.bib")
+    assert (bad.code, bad.err.splitlines()[0]) == (
+        2,
+        "Error: not in the library: nope.bib; `papercli library list` shows its keys and files",
+    )
+    assert len(_library(cs_store)) == len(listed)
+    assert run_cli("--db", db, "library", "remove", "https://arxiv.org/abs/1804.07006v2").code == 0
+    assert run_cli("--db", db, "library", "remove", str(IDS)).code == 0
+    assert set(_library(cs_store)) == {e["key"] for e in listed} - from_ids - {"1804.07006"}
+    table = run_cli("--db", db, "library", "list").out
+    assert "Attention Is All You Need" in table and "own text" in table

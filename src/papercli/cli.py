@@ -892,6 +892,56 @@ def library_add(
         env.info(f"  skipped {skipped.label}: {skipped.reason}")
 
 
+@library_app.command("list")
+def library_list(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per entry."),
+):
+    """List your library: each entry's key, title, the file it came from and whether it is a
+    stored paper or kept with its own text.
+
+    Example: papercli library list
+    """
+    from papercli.personal.signals import Signals
+
+    env = _env()
+    with _store(_settings()) as store:
+        entries = Signals(store).library()
+    if as_json:
+        import json
+
+        for e in entries:
+            row = {"key": e.key, "title": e.title, "paper_id": e.paper_id, "file": e.origin}
+            env.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    if not entries:
+        env.info("the library is empty: papercli library add FILE")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for name in ("key", "title", "file", "in the store"):
+        table.add_column(name, overflow="fold")
+    for e in entries:
+        table.add_row(e.key, e.title, e.origin, "yes" if e.paper_id else "own text")
+    env.out.print(table)
+
+
+@library_app.command("remove")
+def library_remove(
+    names: list[str] = typer.Argument(..., metavar="KEY|FILE...", help="Keys or file names."),
+):
+    """Remove entries from your library: by key (as `library list` shows it) or every entry
+    that came from a file.
+
+    Example: papercli library remove zotero-export.bib
+    """
+    from papercli.personal.signals import Signals
+
+    with _store(_settings()) as store:
+        gone = Signals(store).remove_library(names)
+    _env().info(f"removed {len(gone)} entr{'y' if len(gone) == 1 else 'ies'} from the library")
+
+
 def _rate(ids: list[str], rating: int | None) -> None:
     from papercli.personal.signals import Signals
 

@@ -378,7 +378,9 @@ def match_entries(
     entries: dict[str, LibraryEntry] = {}
     for read in reads:
         report.read += len(read.candidates) + len(read.skipped)
-        report.skipped += read.skipped
+        # With several files, a skipped "line 8" says which file's.
+        where = f"{read.path.name} " if len(reads) > 1 else ""
+        report.skipped += [Skipped(where + s.label, s.reason) for s in read.skipped]
         for candidate in read.candidates:
             paper = papers_by_id.get(candidate.arxiv_id or "")
             if paper is None and candidate.title:
@@ -406,10 +408,10 @@ def match_entries(
                     if candidate.arxiv_id
                     else "no title and no arXiv id"
                 )
-                report.skipped.append(Skipped(candidate.label, reason))
+                report.skipped.append(Skipped(where + candidate.label, reason))
                 continue
             if entry.key in entries:
-                report.skipped.append(Skipped(candidate.label, "the same paper twice"))
+                report.skipped.append(Skipped(where + candidate.label, "the same paper twice"))
                 if paper is not None:
                     report.matched -= 1
                 else:

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from papercli.errors import UsageError
 from papercli.models import Paper
@@ -119,6 +120,36 @@ class Signals:
                 ],
             )
         return [e.key for e in added]
+
+    def remove_library(self, names: Sequence[str]) -> list[str]:
+        """Remove library entries by key (a stored paper's id, an arXiv id, a 'title:' key) or
+        by the name of the file they came from; returns the keys removed, all or nothing.
+
+        Raises UsageError naming what matches no entry."""
+        entries = self.library()
+        by_origin: dict[str, list[str]] = {}
+        for entry in entries:
+            by_origin.setdefault(entry.origin, []).append(entry.key)
+        keys = {entry.key for entry in entries}
+        gone: list[str] = []
+        unknown: list[str] = []
+        for name in names:
+            key = _plain_id(_from_url(name.strip()))
+            if key in keys:
+                gone.append(key)
+            elif Path(name).name in by_origin:
+                gone += by_origin[Path(name).name]
+            else:
+                unknown.append(name)
+        if unknown:
+            raise UsageError(
+                f"not in the library: {', '.join(unknown)}",
+                hint="`papercli library list` shows its keys and files",
+            )
+        gone = list(dict.fromkeys(gone))
+        with self.store._write() as conn:
+            conn.executemany("DELETE FROM library WHERE key = ?", [(key,) for key in gone])
+        return gone
 
     def library_keys(self) -> list[str]:
         with self.store._reading() as conn:
