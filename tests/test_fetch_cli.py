@@ -223,3 +223,17 @@ def test_a_file_that_is_no_page_is_named_once_as_given(tmp_path, monkeypatch, fi
     assert result.code == ExitCode.PARSE
     assert result.err.startswith("Error: t/empty.html: not a page papercli can read")
     assert str(tmp_path) not in result.err
+
+
+def test_papers_shows_titles_as_digests_do_latex_read(fixtures):
+    page = fixtures / "arxiv-list/astro-ph.CO_recent_show1000_fetched-2026-07-24_c2fe83b.html"
+    assert run_cli("fetch", str(page)).code == 0
+    stored = run_cli("papers", "--json").out
+    assert "Almost-$Λ$CDM" in stored  # the store keeps the title as the source wrote it
+    assert (
+        run_cli("fetch", str(fixtures / "hf-daily/api/daily_papers_date-2024-05-27.json")).code == 0
+    )
+    assert "\\\\textsc{AIEV-Instruct}" in run_cli("papers", "--json").out
+    shown = run_cli("papers").out
+    assert "Almost-ΛCDM Cosmologies" in shown and "$" not in shown
+    assert "AIEV-Instruct" in shown and "textsc" not in shown

@@ -308,10 +308,13 @@ def print_papers(env: Environment, papers: Sequence[Paper]) -> None:
             min_width=20 if name == "title" else None,
             max_width=12 if name == "sources" else None,
         )
+    from papercli.render import tex_to_text
+
     for p in papers:
+        title = tex_to_text(p.title)  # as digests show it: '\\textsc{X}' reads 'X'
         counts = (_count(p.upvotes), _count(p.num_comments)) if hf else ()
         sources = ", ".join(short_name(s) for s in p.sources)
-        row = (p.id, p.title, *counts, (p.first_seen or "")[:10], *((sources,) if mixed else ()))
+        row = (p.id, title, *counts, (p.first_seen or "")[:10], *((sources,) if mixed else ()))
         table.add_row(*map(cell, row))
     env.out.print(table)
 
