@@ -237,3 +237,12 @@ def test_papers_shows_titles_as_digests_do_latex_read(fixtures):
     shown = run_cli("papers").out
     assert "Almost-ΛCDM Cosmologies" in shown and "$" not in shown
     assert "AIEV-Instruct" in shown and "textsc" not in shown
+
+
+def test_a_source_named_twice_is_fetched_once(fixtures, tmp_path, monkeypatch):
+    page = fixtures / "hf-daily/api/daily_papers_date-2024-05-27.json"
+    monkeypatch.chdir(page.parent)
+    result = run_cli("fetch", "--json", str(page), page.name, str(page))
+    assert result.code == 0, result.err
+    (only,) = json.loads(result.out)
+    assert only["source"] == str(page) and only["new"] == only["fetched"] > 0

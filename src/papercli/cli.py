@@ -193,6 +193,8 @@ def fetch(
     )
     if not specs:
         specs = [fetching.parse_spec(s) for s in settings.sources]
+    # A source named twice (the same file, hf and hf:today) is fetched once.
+    specs = list({spec.name: spec for spec in specs}.values())
     if not specs:
         raise UsageError(
             "nothing to fetch: name a source or list `sources` in the config file",
