@@ -11,6 +11,7 @@ import pytest
 
 from papercli.errors import ExitCode
 from tests.cli_helpers import run_cli
+from tests.conftest import FIXTURES
 from tests.reliability.support import API_BODY, HF_DAY, Q_FIN, RSS, status, stored, write_sources
 
 HF_COUNT = len(json.loads(HF_DAY.read_bytes()))
@@ -130,3 +131,13 @@ def test_fetch_hf_date_today_and_yesterday(upstream, word) -> None:
     day = (datetime.date.today() - datetime.timedelta(days=back)).isoformat()
     assert upstream.asked_days == [day]
     assert list(status()["by_source"]) == [f"hf:{day}"]
+
+
+def test_an_unknown_source_lists_a_few_stored_ones(tmp_path) -> None:
+    pages = sorted((FIXTURES / "arxiv-list" / "rendered-by-arxiv-browse").glob("*.html"))[:7]
+    assert run_cli("fetch", *map(str, pages)).code in (0, ExitCode.PARSE)
+    result = run_cli("papers", "--source", "arxv")
+    assert result.code == ExitCode.USAGE
+    (line,) = result.err.splitlines()
+    assert line.endswith(" more (`papercli status` lists them)")
+    assert sum(str(page) in line for page in pages) == 4

@@ -108,7 +108,11 @@ def source_filter(value: str, stored: Sequence[str]) -> str:
     if found.kind != "file" or any(name.startswith(found.name) for name in stored):
         return found.name
     known = ", ".join(registry.prefixes()[:4])
-    in_store = f"; in this store: {', '.join(stored)}" if stored else ""
+    # A few of them: a store of many saved files would list every path in one line.
+    listed = ", ".join(stored[:4])
+    if len(stored) > 4:
+        listed += f" and {len(stored) - 4} more (`papercli status` lists them)"
+    in_store = f"; in this store: {listed}" if stored else ""
     raise UsageError(
         f"unknown source {value!r}",
         hint=f"use a name such as {known}, or a name or prefix of a stored source{in_store}",
