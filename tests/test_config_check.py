@@ -44,6 +44,8 @@ GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]
          "recipients: expected a list of one or more email addresses, "
          "found the list ['a@example.org', 'not an email']"),
         ('recipients = ["me@"]', "recipients: expected a list of one or more email addresses"),
+        ('recipients = ["jörg@example.org"]', "recipients: expected a list of one or more email "
+                                               "addresses"),
         ('format = "pdf"', "format: expected one of html, text, found the string 'pdf'"),
         ('sort = "newest"', "sort: expected one of best, relevance, upvotes, date, found the "
                             "string 'newest'"),
@@ -146,6 +148,10 @@ SMTP = '[smtp]\nhost = "localhost"\nfrom = "me@example.org"\n'
         (f"{SMTP}port = 0", "[smtp] port: expected a port number"),
         (f"{SMTP}port = 65536", "[smtp] port: expected a port number"),
         ('[smtp]\nhost = "localhost"\nfrom = "me"', "[smtp] from: expected an email address"),
+        ('[smtp]\nhost = "localhost"\nfrom = "me@exämple.org"', "[smtp] from: expected an email"),
+        ('[smtp]\nhost = "localhost"\nfrom = "Me <me@example.org"', "[smtp] from: expected an "
+                                                                     "email"),
+        ('[smtp]\nhost = "localhost"\nfrom = "a@x.org, b@x.org"', "[smtp] from: expected an email"),
         ('[smtp]\nhost = "localhost"\nfrom = "me@example.org\\nBcc: x@evil.org"',
          "[smtp] from: expected one line"),
         ('[smtp]\nhost = "local\\nhost"\nfrom = "me@example.org"',

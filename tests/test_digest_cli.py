@@ -160,7 +160,11 @@ def test_limit_and_sort():
         (("--date", "20240801"), "--date '20240801' is not a date"),
         (("--limit", "0"), "--limit 0 is below 1"),
         (("--limit", "-5"), "--limit -5 is below 1"),
-        (("--max-papers", "-1"), "--max-papers -1 is below 1"),
+        (("--max-papers", "-1"), "--max-papers -1 is below 0"),
+        (
+            ("--email-to", "jörg@example.org"),
+            "--email-to 'jörg@example.org' is not an email address",
+        ),
         (
             ("--format", "bogus"),
             "unknown format 'bogus'; use one of md, html, text, email-html, json, atom",

@@ -318,7 +318,16 @@ def digest(
 
     settings = _settings()
     check_count("--limit", limit)
-    check_count("--max-papers", max_papers)
+    check_count("--max-papers", max_papers, least=0)
+    if email_to:
+        from papercli.deliver.mail import is_address
+
+        for address in email_to:
+            if not is_address(address):
+                raise UsageError(
+                    f"--email-to {address!r} is not an email address",
+                    hint="give one address in ASCII, e.g. ana@example.org",
+                )
     day = parse_day(day) if day is not None else None
     fmt = format_for(fmt, None if email_to else output)  # with --email-to, -o is the .eml
     if fmt not in DIGEST_FORMATS:  # before the work, not after it

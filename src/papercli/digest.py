@@ -84,10 +84,13 @@ def parse_day(text: str) -> str:
     )
 
 
-def check_count(option: str, value: int | None) -> int | None:
-    """A count option (--limit, --max-papers) checked: None or at least 1."""
-    if value is not None and value < 1:
-        raise UsageError(f"{option} {value} is below 1", hint="give a positive number")
+def check_count(option: str, value: int | None, *, least: int = 1) -> int | None:
+    """A count option (--limit, --max-papers) checked: None or at least `least`."""
+    if value is not None and value < least:
+        raise UsageError(
+            f"{option} {value} is below {least}",
+            hint="give a positive number" if least == 1 else f"give {least} or more",
+        )
     return value
 
 

@@ -44,19 +44,22 @@ EMAIL = ["digest", SEED, "-t", "diffusion", "--dry-run"]
 
 
 @pytest.mark.parametrize(
-    ("args", "field"),
+    ("args", "code", "error"),
     [
-        (["--email-to", "a@example.org\r\nBcc: evil@example.org"], "to"),
-        (["--email-to", "a@example.org\nBcc: evil@example.org"], "to"),
-        (["--email-to", "a@example.org", "--title", "T\r\nBcc: evil@example.org"], "subject"),
+        # An address given on the command line is checked as one, before anything is built.
+        (["--email-to", "a@example.org\r\nBcc: evil@example.org"], ExitCode.USAGE,
+         "Error: --email-to 'a@example.org\\r\\nBcc: evil@example.org' is not an email address"),
+        (["--email-to", "a@example.org\nBcc: evil@example.org"], ExitCode.USAGE,
+         "Error: --email-to 'a@example.org\\nBcc: evil@example.org' is not an email address"),
+        (["--email-to", "a@example.org", "--title", "T\r\nBcc: evil@example.org"],
+         ExitCode.CONFIG, "Error: the email's subject "),
     ],
-)
-def test_a_line_break_in_a_header_value_is_exit_3_and_nothing_written(tmp_path, args, field):
+)  # fmt: skip
+def test_a_line_break_in_a_header_value_is_refused_and_nothing_written(tmp_path, args, code, error):
     out = tmp_path / "digest.eml"
     result = run_cli(*EMAIL, *args, "-o", str(out))
-    assert result.code == ExitCode.CONFIG, result.err
-    assert result.err.startswith(f"Error: the email's {field} ")
-    assert "holds a line break" in result.err and len(result.err.splitlines()) == 1
+    assert result.code == code, result.err
+    assert result.err.startswith(error) and len(result.err.splitlines()) == 1
     assert not out.exists()
 
 

@@ -175,12 +175,19 @@ def _timeout(table: Mapping[str, Any], origin: str) -> float:
 
 
 def is_address(text: str) -> bool:
-    """'Ana <ana@example.org>' -> True; 'not an email', 'me@' -> False.
+    """'Ana <ana@example.org>' -> True; 'not an email', 'me@', 'jörg@example.org',
+    'a@x.org, b@x.org', 'Me <me@x.org' -> False.
 
     What papercli accepts as a sender or recipient, in the config and when building a message.
     """
-    local, at, domain = email.utils.parseaddr(text)[1].rpartition("@")
-    return bool(at and local and domain)
+    found = email.utils.getaddresses([text])
+    if len(found) != 1 or text.count("<") != text.count(">"):  # one address, brackets closed
+        return False
+    address = found[0][1]
+    local, at, domain = address.rpartition("@")
+    # The address itself in ASCII: papercli does not speak SMTPUTF8, and a server would refuse
+    # 'jörg@example.org' (the name before it may be any text: it is encoded in the header).
+    return bool(at and local and domain) and address.isascii() and " " not in address
 
 
 def _from_addr(table: Mapping[str, Any], user: str | None, origin: str) -> str:
@@ -284,7 +291,8 @@ def build_message(
     for addr in [from_addr, *recipients]:
         if not is_address(addr):
             raise ConfigError(
-                f"{addr!r} is not an email address", hint="check the digest's `to` and [smtp] from"
+                f"{addr!r} is not an email address",
+                hint="check the digest's recipients and [smtp] from (one ASCII address each)",
             )
     when = date or datetime.now(timezone.utc)
     domain = message_id_domain or email.utils.parseaddr(from_addr)[1].rpartition("@")[2]
