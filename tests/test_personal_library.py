@@ -280,8 +280,8 @@ def test_library_list_and_remove_by_key_or_by_file(cs_store):  # noqa: F811
         for line in run_cli("--db", db, "library", "list", "--json").out.splitlines()
     ]
     assert {e["key"] for e in listed} == set(_library(cs_store))
-    assert {e["file"] for e in listed} == {"zotero-export.bib", "reading-list.txt"}
-    from_ids = {e["key"] for e in listed if e["file"] == "reading-list.txt"}
+    assert {e["file"] for e in listed} == {str(BIB), str(IDS)}
+    from_ids = {e["key"] for e in listed if e["file"] == str(IDS)}
     # Unknown names change nothing, and are named.
     bad = run_cli("--db", db, "library", "remove", "1804.07006", "nope.bib")
     assert (bad.code, bad.err.splitlines()[0]) == (
@@ -294,3 +294,21 @@ def test_library_list_and_remove_by_key_or_by_file(cs_store):  # noqa: F811
     assert set(_library(cs_store)) == {e["key"] for e in listed} - from_ids - {"1804.07006"}
     table = run_cli("--db", db, "library", "list").out
     assert "Attention Is All You Need" in table and "own text" in table
+
+
+def test_library_remove_keys_pasted_together_and_files_of_one_name(cs_store, tmp_path):  # noqa: F811
+    db = str(cs_store)
+    for folder, paper in (("a", "1807.07091"), ("b", "1807.07104")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "refs.txt").write_text(paper + "\n")
+        assert run_cli("--db", db, "library", "add", str(tmp_path / folder / "refs.txt")).code == 0
+    assert run_cli("--db", db, "library", "add", str(BIB)).code == 0
+    same = run_cli("--db", db, "library", "remove", "refs.txt")
+    assert same.code == 2 and same.err.startswith(
+        "Error: 2 files of the library are named refs.txt"
+    )
+    assert run_cli("--db", db, "library", "remove", str(tmp_path / "a" / "refs.txt")).code == 0
+    assert "1807.07091" not in _library(cs_store) and "1807.07104" in _library(cs_store)
+    pasted = run_cli("--db", db, "library", "remove", "1706.03762, 1804.07006;1804.07459")
+    assert pasted.code == 0, pasted.err
+    assert not {"1706.03762", "1804.07006", "1804.07459"} & set(_library(cs_store))

@@ -933,7 +933,7 @@ def library_list(
     for name in ("key", "title", "file", "in the store"):
         table.add_column(name, overflow="fold")
     for e in entries:
-        table.add_row(e.key, e.title, e.origin, "yes" if e.paper_id else "own text")
+        table.add_row(e.key, e.title, Path(e.origin).name, "yes" if e.paper_id else "own text")
     env.out.print(table)
 
 

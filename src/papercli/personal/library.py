@@ -380,6 +380,7 @@ def match_entries(
         report.read += len(read.candidates) + len(read.skipped)
         # With several files, a skipped "line 8" says which file's.
         where = f"{read.path.name} " if len(reads) > 1 else ""
+        origin = str(read.path.expanduser().absolute())  # `library remove` finds it by this
         report.skipped += [Skipped(where + s.label, s.reason) for s in read.skipped]
         for candidate in read.candidates:
             paper = papers_by_id.get(candidate.arxiv_id or "")
@@ -389,7 +390,7 @@ def match_entries(
             if paper is not None:
                 report.matched += 1
                 entry = LibraryEntry(
-                    paper.id, paper.title, paper.abstract, paper.authors, paper.id, read.path.name
+                    paper.id, paper.title, paper.abstract, paper.authors, paper.id, origin
                 )
             elif candidate.title:
                 report.own_text += 1
@@ -400,7 +401,7 @@ def match_entries(
                     candidate.own_abstract(),
                     candidate.authors,
                     None,
-                    read.path.name,
+                    origin,
                 )
             else:
                 reason = (

@@ -123,9 +123,10 @@ class Signals:
 
     def remove_library(self, names: Sequence[str]) -> list[str]:
         """Remove library entries by key (a stored paper's id, an arXiv id, a 'title:' key) or
-        by the name of the file they came from; returns the keys removed, all or nothing.
+        by the file they were first added from (its path, or its name when only one file of
+        the library has it); returns the keys removed, all or nothing.
 
-        Raises UsageError naming what matches no entry."""
+        Raises UsageError naming what matches no entry, or a file name two files share."""
         entries = self.library()
         by_origin: dict[str, list[str]] = {}
         for entry in entries:
@@ -134,13 +135,14 @@ class Signals:
         gone: list[str] = []
         unknown: list[str] = []
         for name in names:
-            key = _plain_id(_from_url(name.strip()))
-            if key in keys:
-                gone.append(key)
-            elif Path(name).name in by_origin:
-                gone += by_origin[Path(name).name]
-            else:
-                unknown.append(name)
+            files = _origins(name, by_origin)
+            if files:
+                gone += [key for origin in files for key in by_origin[origin]]
+                continue
+            # Keys hold no comma or space: "2411.1, 2411.2" pasted as one argument is two keys.
+            for piece in (p for p in re.split(r"[\s,;]+", name) if p):
+                key = _plain_id(_from_url(piece))
+                (gone if key in keys else unknown).append(key if key in keys else piece)
         if unknown:
             raise UsageError(
                 f"not in the library: {', '.join(unknown)}",
@@ -309,6 +311,24 @@ class Signals:
                 (signature, trained_at, json.dumps(model)),
             )
         return CachedModel(signature, trained_at, model)
+
+
+def _origins(name: str, by_origin: dict[str, list[str]]) -> list[str]:
+    """The library's file origins `name` names: its absolute path, or, for a bare file name,
+    the one origin with that name (an earlier papercli kept the name alone)."""
+    given = Path(name).expanduser()
+    path = str(given.absolute())
+    if path in by_origin:
+        return [path]
+    if given.name != name:  # a path to a file the library does not hold
+        return []
+    found = [origin for origin in by_origin if Path(origin).name == name]
+    if len(found) > 1:
+        raise UsageError(
+            f"{len(found)} files of the library are named {name}",
+            hint="give the path: " + " or ".join(sorted(found)),
+        )
+    return found
 
 
 def _from_url(text: str) -> str:
