@@ -54,6 +54,10 @@ GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]
         ("announce = []", "announce: expected a list of one or more of new, cross, replace"),
         ('rank = "mine"', "rank: expected one of default, personal, found the string 'mine'"),
         ("min_score = 2", "min_score: expected a number from 0 to 1, found the integer 2"),
+        ("min_score = 0.5", 'min_score: applies only with rank = "personal"'),
+        ('rank = "personal"\nsort = "date"', 'sort: does not apply with rank = "personal"'),
+        ('topics = ["diffusion", " "]', "topics: expected words to match, found an empty string"),
+        ('exclude = [""]', "exclude: expected words to match, found an empty string"),
         ("min_score = -0.5", "min_score: expected a number from 0 to 1, found the number -0.5"),
         # A subject is a format string: attribute and index access would reach into Python.
         ('subject = "{title.__class__}"', f"subject: expected {SUBJECT_RULE}, found the string "
@@ -82,7 +86,8 @@ def test_a_bad_digest_value_is_one_line_naming_the_key(papercli_home, line, mess
     "line",
     [
         "", "max_papers = 0", "limit = 1", "n_topics = 1", 'since = "12h"', 'since = "2024-08-01"',
-        "min_score = 0", "min_score = 1.0", 'rank = "personal"', 'announce = ["replace"]',
+        'rank = "personal"\nmin_score = 0', 'rank = "personal"\nmin_score = 1.0',
+        'rank = "personal"', 'announce = ["replace"]',
         'recipients = ["Ana <ana@example.org>", "ben@example.org"]', 'format = "text"',
         'sort = "date"', 'subject = "{{papercli}} {title}: {count:>3} in {n_topics}, {topics!r}"',
     ],

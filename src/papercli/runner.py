@@ -142,7 +142,32 @@ class DigestConfig:
             )
         table: dict[str, Any] = tables[name]
         check_table(cls, table, path=settings.config_path, name=f"digest.{name}", skip=("name",))
-        return cls(name=name, **table)
+        config = cls(name=name, **table)
+        # What the command line refuses as a pair is refused here too, not silently ignored.
+        where = f"{settings.config_path}: [digest.{name}]"
+        problems = [
+            ConfigError(f"{where} {key}: expected words to match, found an empty string")
+            for key in ("topics", "exclude")
+            if any(not text.strip() for text in getattr(config, key))
+        ]
+        if config.min_score is not None and config.rank != "personal":
+            problems.append(
+                ConfigError(
+                    f'{where} min_score: applies only with rank = "personal"',
+                    hint='add rank = "personal", or drop min_score',
+                )
+            )
+        if config.rank == "personal" and config.sort != "best":
+            problems.append(
+                ConfigError(
+                    f'{where} sort: does not apply with rank = "personal", which orders papers'
+                    " by their score",
+                    hint="drop one",
+                )
+            )
+        if problems:
+            raise ConfigError.all_of(problems)
+        return config
 
 
 @dataclass
