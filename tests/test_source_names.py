@@ -141,3 +141,11 @@ def test_an_unknown_source_lists_a_few_stored_ones(tmp_path) -> None:
     (line,) = result.err.splitlines()
     assert line.endswith(" more (`papercli status` lists them)")
     assert sum(str(page) in line for page in pages) == 4
+
+
+def test_a_saved_file_is_selected_by_the_name_tables_show(tmp_path) -> None:
+    page = FIXTURES / "hf-daily" / "api" / "daily_papers_date-2024-05-27.json"
+    assert run_cli("fetch", str(page)).code == 0
+    by_name = run_cli("papers", "--json", "--source", page.name)
+    assert by_name.code == 0, by_name.err
+    assert by_name.out == run_cli("papers", "--json", "--source", str(page)).out != ""

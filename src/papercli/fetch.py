@@ -104,6 +104,10 @@ def source_filter(value: str, stored: Sequence[str]) -> str:
         return source.prefix
     if any(name.startswith(value) for name in stored):
         return value
+    # A saved file by the name the tables show (its file name), when one stored file has it.
+    named = [name for name in stored if name.startswith("/") and name.rsplit("/", 1)[1] == value]
+    if len(named) == 1:
+        return named[0]
     found = parse_spec(value)
     if found.kind != "file" or any(name.startswith(found.name) for name in stored):
         return found.name
