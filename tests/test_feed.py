@@ -247,3 +247,16 @@ def test_digest_format_atom_says_why_when_ranked_personally(astro_store: Path) -
     entries = feedparser.parse(plain.out).entries
     texts = [e.get("content", [{}])[0].get("value", "") for e in entries]
     assert texts and not any(text.startswith("why") for text in texts)
+
+
+def test_feed_into_a_directory_and_a_self_url_that_is_no_web_address(
+    astro_store: Path, tmp_path: Path
+) -> None:
+    www = tmp_path / "www"
+    www.mkdir()
+    result = run_cli("feed", "cosmo", "--no-fetch", "-o", str(www))
+    assert result.code == 0, result.err
+    assert feedparser.parse((www / "cosmo.xml").read_bytes()).bozo == 0
+    for url in ("javascript:alert(1)", "not a url"):
+        bad = run_cli("feed", "cosmo", "--no-fetch", "--url", url)
+        assert bad.code == 2 and bad.err.startswith(f"Error: --url {url!r} is not an http(s) URL")

@@ -778,6 +778,12 @@ def feed(
     from papercli.deliver import write_atomic
     from papercli.history.named_feed import build_named_feed
 
+    if self_url is not None and not self_url.lower().startswith(("https://", "http://")):
+        raise UsageError(
+            f"--url {self_url!r} is not an http(s) URL", hint="e.g. https://x.org/f.xml"
+        )
+    if output is not None and output.is_dir():  # a web server's directory: NAME.xml inside it
+        output = output / f"{name}.xml"
     result = build_named_feed(
         _settings(), name, fetch=not no_fetch, self_url=self_url, info=env.info
     )
