@@ -309,3 +309,10 @@ def test_a_named_digest_ranks_personally(seeded, papercli_home):
     bad = run_cli("--db", str(seeded), "--config", str(config), "run", "mine", "--dry-run")
     assert bad.code == 3
     assert f"{config}: [digest.mine] rank: expected one of default, personal, found" in bad.err
+
+
+def test_reasons_read_the_latex_of_the_titles_they_name(seeded):
+    data, _ = _json(seeded, "--rank", "personal")
+    whys = [w for e in data["papers"] + data["more"] + data["updates"] for w in e["why"]]
+    assert any("close to library paper: FAST^2: an Intelligent Assistant" in w for w in whys)
+    assert not any("$" in w for w in whys)

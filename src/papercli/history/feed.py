@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from papercli.models import Paper
+from papercli.render import tex_to_text
 
 if TYPE_CHECKING:
     from papercli.models import Digest
@@ -96,7 +97,8 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 def _entry(feed: ET.Element, paper: Paper, updated: str, why: Sequence[str] = ()) -> None:
     entry = _sub(feed, "entry")
     _sub(entry, "id", entry_id(paper))
-    _sub(entry, "title", _text(paper.title) or paper.id, type="text")
+    # LaTeX read as text, as every digest format shows it: 'ΛCDM', not '$\\Lambda$CDM'.
+    _sub(entry, "title", _text(tex_to_text(paper.title)) or paper.id, type="text")
     _sub(entry, "updated", updated)
     published = _instant(paper.published)
     if published:
@@ -122,7 +124,8 @@ def _entry(feed: ET.Element, paper: Paper, updated: str, why: Sequence[str] = ()
     # digest's reasons come first, as every other format shows them.
     reasons = "why: " + "; ".join(_text(w) for w in why) if why else ""
     if paper.abstract.strip() or not alternate or reasons:
-        content = "\n\n".join(part for part in (reasons, _text(paper.abstract)) if part)
+        abstract = _text(tex_to_text(paper.abstract))
+        content = "\n\n".join(part for part in (reasons, abstract) if part)
         _sub(entry, "content", content, type="text")
 
 

@@ -158,7 +158,9 @@ def rank_entries(
 
 
 def _short(title: str, limit: int = 80) -> str:
-    title = " ".join(title.split())
+    from papercli.render import tex_to_text  # '$^2$' reads '^2', as the cards show titles
+
+    title = " ".join(tex_to_text(title).split())
     return title if len(title) <= limit else title[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
