@@ -221,7 +221,10 @@ def test_a_file_that_is_no_page_is_named_once_as_given(tmp_path, monkeypatch, fi
     (tmp_path / "t" / "empty.html").write_bytes(b"")
     result = run_cli("fetch", "t/empty.html")
     assert result.code == ExitCode.PARSE
-    assert result.err.startswith("Error: t/empty.html: not a page papercli can read")
+    assert (
+        result.err
+        == "Error: t/empty.html: the file is empty; fetch it again, or save the page again\n"
+    )
     assert str(tmp_path) not in result.err
 
 

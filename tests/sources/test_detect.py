@@ -156,14 +156,23 @@ def test_api_error_body_says_what_the_server_said(fixtures: Path) -> None:
         detect.parse_any(read(fixtures, "hf-daily/api/api-error-body_deep-diver_papers.json"))
 
 
-@pytest.mark.parametrize("data", [b"", b"\n\n  \n", b"\x00\x01\x02", gzip.compress(b"")])
-def test_empty_or_binary_is_not_a_page(data: bytes) -> None:
+def test_binary_is_not_a_page() -> None:
     with pytest.raises(ParseError) as caught:
-        detect.parse_any(data, name="upload")
+        detect.parse_any(b"\x00\x01\x02", name="upload")
     assert str(caught.value) == f"upload: {UNREADABLE}"
     with pytest.raises(ParseError) as caught:
-        detect.parse_any(data, url="https://example.org/x")
+        detect.parse_any(b"\x00\x01\x02", url="https://example.org/x")
     assert str(caught.value) == f"https://example.org/x: {UNREADABLE}"
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n  \n", gzip.compress(b"")])
+def test_an_empty_file_or_page_is_called_empty(data: bytes) -> None:
+    with pytest.raises(ParseError) as caught:
+        detect.parse_any(data, name="upload")
+    assert caught.value.message == "upload: the file is empty"
+    with pytest.raises(ParseError) as caught:
+        detect.parse_any(data, url="https://example.org/x")
+    assert caught.value.message == "https://example.org/x: the server sent an empty page"
 
 
 def test_every_fixture_file_gives_a_page_or_a_parse_error(fixtures: Path) -> None:

@@ -50,6 +50,9 @@ def parse_any(
     label = name or url or "input"
     if data.startswith(GZIP_MAGIC):
         data = gunzip(data, label, max_bytes)
+    if not data.strip():
+        what = "the file is empty" if url is None else "the server sent an empty page"
+        raise ParseError(f"{label}: {what}", hint="fetch it again, or save the page again")
     parser = find_parser(data)
     if parser is None:
         raise ParseError(
