@@ -29,6 +29,8 @@ GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]
         ('recipients = "a@x.org"', "recipients: expected a list of strings, found the string 'a@"),
         ("exclude = [1, 2]", "exclude: expected a list of strings, found the list [1, 2]"),
         ("since = 7", "since: expected a string, found the integer 7"),
+        ("since = 2024-08-01", "since: expected a string, found the date 2024-08-01 (not in "
+                               "quotes)"),
         ("n_topics = 2.5", "n_topics: expected an integer, found the number 2.5"),
         ('subject = "a\\r\\nBcc: x@evil.org"', "subject: expected one line, found a line break"),
         ("colour = \"red\"", "colour: unknown key; known keys: "),

@@ -14,6 +14,7 @@ expected and what was found:
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -154,6 +155,9 @@ def _found(value: Any) -> str:
             return f"{words}{value!r}"
     if isinstance(value, list):
         return f"the list {value!r}"
+    if isinstance(value, (datetime.date, datetime.time)):  # TOML's bare dates and times
+        what = type(value).__name__.replace("datetime", "date and time")
+        return f"the {what} {value.isoformat()} (not in quotes)"
     return "a table" if isinstance(value, dict) else f"{type(value).__name__} {value!r}"
 
 
