@@ -195,7 +195,7 @@ def test_library_add_summary_line(cs_store):  # noqa: F811
     result = _add(cs_store, BIB, json_out=False)
     assert result.err.splitlines()[0] == (
         "read 10: 5 matched in the store, 2 kept with their own text, 3 skipped; 7 added to the"
-        " library (0 were in it already)"
+        " library (0 already in it)"
     )
     assert "  skipped gao_large_2018 (line 77): duplicate key" in result.err
 

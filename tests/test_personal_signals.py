@@ -153,7 +153,7 @@ def test_compound_initials_in_the_real_pages(tmp_path):
     ]
     assert matching_names("P.-H. Chen", names) == ["Peng-Hui Chen"]
     result = run_cli("--db", db, "follow", "Y.-G. Jiang")
-    assert result.err.strip() == "following Y.-G. Jiang: 1 paper(s) in the store"
+    assert result.err.strip() == "following Y.-G. Jiang: 1 paper in the store"
 
 
 def test_compound_names_through_hyphens_spaces_or_nothing(tmp_path):
@@ -165,7 +165,7 @@ def test_compound_names_through_hyphens_spaces_or_nothing(tmp_path):
     assert matching_names("Yugang Jiang", names) == ["Yu-gang Jiang"]
     for name in ("Iker Garcia Ferrero", "Yu Gang Jiang"):
         result = run_cli("--db", db, "follow", name)
-        assert result.err.strip() == f"following {name}: 1 paper(s) in the store"
+        assert result.err.strip() == f"following {name}: 1 paper in the store"
 
 
 # --- the migration --------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def test_like_dislike_unrate(cs_store):
     assert _signals(cs_store).ratings()["1804.07459"] == -1
     result = run_cli("--db", db, "unrate", "1804.07459", "1807.07127")
     assert result.code == 0
-    assert "unrated 2 paper(s): 1804.07459, 1807.07127" in result.err
+    assert "unrated 2 papers: 1804.07459, 1807.07127" in result.err
     assert _signals(cs_store).ratings() == {"1804.07006": 1}
 
 
@@ -229,7 +229,7 @@ def test_follow_and_unfollow(cs_store):
     db = str(cs_store)
     result = run_cli("--db", db, "follow", "Gao, P.")
     assert result.code == 0
-    assert "following Gao, P.: 3 paper(s) in the store" in result.err
+    assert "following Gao, P.: 3 papers in the store" in result.err
     again = run_cli("--db", db, "follow", "GAO,   P")
     assert "already following GAO, P" in again.err
     assert "ambiguous: Bo Chen / Bokan Chen / Hao Chen" in run_cli("--db", db, "follow", "Chen").err

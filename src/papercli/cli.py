@@ -903,7 +903,7 @@ def library_add(
     env.info(
         f"read {report.read}: {report.matched} matched in the store,"
         f" {report.own_text} kept with their own text, {len(report.skipped)} skipped;"
-        f" {report.added} added to the library ({report.already} were in it already)"
+        f" {report.added} added to the library ({report.already} already in it)"
     )
     for skipped in report.skipped:
         env.info(f"  skipped {skipped.label}: {skipped.reason}")
@@ -961,12 +961,14 @@ def library_remove(
 
 def _rate(ids: list[str], rating: int | None) -> None:
     from papercli.personal.signals import Signals
+    from papercli.render import plural
 
     with _store(_settings()) as store:
         signals = Signals(store)
         if rating is None:
             done = signals.unrate(ids)
-            _env().info(f"unrated {len(done)} paper(s)" + (f": {', '.join(done)}" if done else ""))
+            unrated = plural(len(done), "paper")
+            _env().info(f"unrated {unrated}" + (f": {', '.join(done)}" if done else ""))
         else:
             done = signals.rate(ids, rating)
             verb = "liked" if rating > 0 else "disliked"
@@ -1017,6 +1019,7 @@ def follow(name: str = typer.Argument(..., help='An author, e.g. "Ada Lovelace".
     """
     from papercli.personal.names import ambiguous, listed, matching_names
     from papercli.personal.signals import Signals
+    from papercli.render import plural
 
     env = _env()
     with _store(_settings()) as store:
@@ -1028,7 +1031,8 @@ def follow(name: str = typer.Argument(..., help='An author, e.g. "Ada Lovelace".
         clash = ambiguous(name, names)
     env.info(
         f"{'following' if added else 'already following'} {name}:"
-        f" {papers} paper(s) in the store" + (f"; ambiguous: {listed(clash)}" if clash else "")
+        f" {plural(papers, 'paper')} in the store"
+        + (f"; ambiguous: {listed(clash)}" if clash else "")
     )
 
 

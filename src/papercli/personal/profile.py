@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from papercli.personal.names import ambiguous, listed, matching_names
 from papercli.personal.ranking import current_model
 from papercli.personal.signals import DISLIKE, LIKE, Signals
+from papercli.render import plural
 
 if TYPE_CHECKING:
     from papercli.console import Environment
@@ -67,7 +68,7 @@ def print_profile(env: Environment, data: dict[str, Any]) -> None:
     table.add_row("library papers", str(data["library"]))
     table.add_row("followed authors", str(data["followed_authors"]))
     for item in data["followed"]:
-        note = f"{item['papers']} paper(s) in the store"
+        note = f"{plural(item['papers'], 'paper')} in the store"
         if item["ambiguous"]:
             note += "; ambiguous: " + listed(item["spellings"])
         table.add_row(f"  {item['name']}", note)
