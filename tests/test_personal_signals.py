@@ -340,3 +340,15 @@ def test_a_name_shared_by_many_lists_a_few_and_counts_the_rest(tmp_path):
     profile = run_cli("--db", db, "profile").err.strip()
     assert profile.endswith("; follow the full name to keep only one")
     assert len(profile) < 300
+
+
+@pytest.mark.parametrize(
+    "given", ["Kfoury, A., Chen, P.", "Ada Lovelace and Alan Turing", "A. B; C. D"]
+)
+def test_several_names_in_one_follow_are_refused(cs_store, given):
+    result = run_cli("--db", str(cs_store), "follow", given)
+    assert (result.code, result.err) == (
+        2,
+        f"Error: {given!r} reads as several names; follow one author at a time\n",
+    )
+    assert _signals(cs_store).followed() == []

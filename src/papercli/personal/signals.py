@@ -177,6 +177,8 @@ class Signals:
         from papercli.personal.names import fold_name, name_key
 
         name = " ".join(name.split())
+        if name.count(",") > 1 or ";" in name or " and " in f" {name.lower()} ":
+            raise UsageError(f"{name!r} reads as several names", hint="follow one author at a time")
         if not fold_name(name)[1]:
             raise UsageError(
                 f"{name!r} is not an author name", hint='e.g. papercli follow "Ada Lovelace"'
