@@ -69,6 +69,8 @@ GOOD = 'sources = ["hf"]\ntopics = ["diffusion"]\nrecipients = ["a@example.org"]
         ('subject = "{} papers"', f"subject: expected {SUBJECT_RULE}"),
         ('subject = "{count:zz}"', f"subject: expected {SUBJECT_RULE}"),
         ('subject = "{title"', f"subject: expected {SUBJECT_RULE}"),
+        ('subject = "{title:x<500000000}"', f"subject: expected {SUBJECT_RULE}"),
+        ('subject = "{title:x<990}"', f"subject: expected {SUBJECT_RULE}"),
     ],
 )  # fmt: skip
 def test_a_bad_digest_value_is_one_line_naming_the_key(papercli_home, line, message) -> None:

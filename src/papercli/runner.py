@@ -81,16 +81,22 @@ def _is_subject(template: str) -> bool:
     Plain fields only, so a subject cannot reach into the objects behind them; formatting the
     example values finds a bad format spec now rather than at the run.
     """
+    import re
     import string
 
     try:
         for _, name, spec, _ in string.Formatter().parse(template):
             if name is not None and (name not in SUBJECT_EXAMPLE or "{" in (spec or "")):
                 return False
-        template.format(**SUBJECT_EXAMPLE)
+            # A width such as {title:x<500000000} would build the string before any check.
+            if re.search(r"\d{4,}", spec or ""):
+                return False
+        return len(template.format(**SUBJECT_EXAMPLE)) <= SUBJECT_MAX
     except (ValueError, KeyError, IndexError):
         return False
-    return True
+
+
+SUBJECT_MAX = 900  # characters, so a subject stays within a mail header line (998)
 
 
 SUBJECT = Rule(
