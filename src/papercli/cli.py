@@ -313,10 +313,12 @@ def digest(
         parse_day,
         parse_n_topics,
     )
+    from papercli.personal.ranking import check_rank
     from papercli.render import DIGEST_FORMATS, EXTENSIONS, format_for, output_name, render
     from papercli.report import work_progress
 
     settings = _settings()
+    rank = check_rank(rank, min_score)
     check_count("--limit", limit)
     check_count("--max-papers", max_papers, least=0)
     if email_to:
@@ -332,7 +334,7 @@ def digest(
     fmt = format_for(fmt, None if email_to else output)  # with --email-to, -o is the .eml
     if fmt not in DIGEST_FORMATS:  # before the work, not after it
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of {', '.join(DIGEST_FORMATS)}")
-    if sort != "best" and rank.strip().lower() == "personal":
+    if sort != "best" and rank == "personal":
         raise UsageError(
             f"--sort {sort} does not apply to --rank personal: it orders papers by their score",
             hint="drop one",
@@ -344,7 +346,7 @@ def digest(
     if topic is not None and not all(t.strip() for t in topic):
         raise UsageError("--topic is empty", hint="give words to match, or drop --topic")
     _check_stable_topics(stable_topics, inputs, n_topics)
-    ranker = _ranker(settings, rank, min_score)
+    ranker = _ranker(settings, rank)
     with work_progress(env) as bar:
         papers, page_date = _load_papers(settings, inputs or [], since, source, bar.loaded)
         if not papers:
@@ -419,11 +421,11 @@ def _digest_topics(settings: Settings, progress):
         return digest_topics(store, progress=progress)
 
 
-def _ranker(settings: Settings, rank: str, min_score: float | None):
-    """The personal Ranker when --rank personal finds signals in the store, else None."""
-    from papercli.personal.ranking import check_rank, ranker_from_store
+def _ranker(settings: Settings, rank: str):
+    """The personal Ranker when --rank personal (checked) finds signals in the store, else
+    None."""
+    from papercli.personal.ranking import ranker_from_store
 
-    rank = check_rank(rank, min_score)
     if rank == "default":
         return None
     with _store(settings) as store:
@@ -956,7 +958,9 @@ def library_remove(
 
     with _store(_settings()) as store:
         gone = Signals(store).remove_library(names)
-    _env().info(f"removed {len(gone)} entr{'y' if len(gone) == 1 else 'ies'} from the library")
+    from papercli.render import plural
+
+    _env().info(f"removed {plural(len(gone), 'entry', 'entries')} from the library")
 
 
 def _rate(ids: list[str], rating: int | None) -> None:

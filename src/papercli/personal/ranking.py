@@ -173,14 +173,13 @@ def ranker_for(signals: Signals, info: Callable[[str], None] = lambda line: None
     followed = signals.followed()
     disliked = [paper_id for paper_id, rating in signals.ratings().items() if rating == DISLIKE]
     model = current_model(signals)
-    if model is None and not followed and not disliked:
+    if model is None:
         if signals.has_positives():
             info(NOTHING_TO_TELL_FROM)
         else:
-            info(NO_SIGNALS)
-        return None
-    if model is None:
-        info(NOTHING_TO_TELL_FROM if signals.has_positives() else NO_POSITIVES)
+            info(NO_POSITIVES if followed or disliked else NO_SIGNALS)
+        if not followed and not disliked:
+            return None
     return Ranker(model, followed, disliked)
 
 

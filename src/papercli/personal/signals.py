@@ -56,8 +56,7 @@ class Signals:
 
         Raises UsageError naming every id that is not in the store.
         """
-        # An id holds no comma or space: "2411.1, 2411.2" pasted as one argument is two ids.
-        pieces = [piece for text in ids for piece in re.split(r"[\s,;]+", text) if piece]
+        pieces = _pasted(ids)
         if not pieces:
             raise UsageError("no paper ids given", hint="e.g. papercli like 2411.12345")
         wanted = [_plain_id(_from_url(piece)) for piece in pieces]
@@ -139,8 +138,7 @@ class Signals:
             if files:
                 gone += [key for origin in files for key in by_origin[origin]]
                 continue
-            # Keys hold no comma or space: "2411.1, 2411.2" pasted as one argument is two keys.
-            for piece in (p for p in re.split(r"[\s,;]+", name) if p):
+            for piece in _pasted([name]):
                 key = _plain_id(_from_url(piece))
                 (gone if key in keys else unknown).append(key if key in keys else piece)
         if unknown:
@@ -331,6 +329,12 @@ def _origins(name: str, by_origin: dict[str, list[str]]) -> list[str]:
             hint="give the path: " + " or ".join(sorted(found)),
         )
     return found
+
+
+def _pasted(texts: Sequence[str]) -> list[str]:
+    """Ids or keys as given, pasted ones apart: an id holds no comma, semicolon or space, so
+    ['2411.1, 2411.2'] -> ['2411.1', '2411.2']."""
+    return [piece for text in texts for piece in re.split(r"[\s,;]+", text) if piece]
 
 
 def _from_url(text: str) -> str:
