@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from papercli.errors import ConfigError
 from papercli.models import Page, Paper
 from papercli.sources import arxiv_listing, arxiv_rss, hf
 from papercli.store import Store
@@ -156,3 +157,144 @@ def test_build_topics_does_not_depend_on_the_input_order(fixtures):
 def _rss_papers(fixtures: Path) -> list[Paper]:
     rss = fixtures / "arxiv-rss" / "jmmeus-aioarxiv-2024-11-28" / "rss_mock_feed.xml"
     return list(arxiv_rss.parse(rss.read_bytes()).papers)
+
+
+# --- folding with a helper process ------------------------------------------------------------
+
+needs_fork = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+    reason="the helper process is used on Linux with two cores or more",
+)
+
+
+def _cs_daily_papers(fixtures: Path, n: int) -> list[Paper]:
+    from papercli.sources.files import iter_jsonl
+
+    return list(iter_jsonl(_cs_daily_lines(fixtures, n)))
+
+
+def _encoded(papers, *, helper: bool, monkeypatch):
+    """(stream, folder) of `papers`, in chunks of 128 papers, with a helper process folding
+    the second half or without one."""
+    from papercli.topics import features
+    from papercli.topics.text import Folder
+
+    monkeypatch.setattr(features, "_CHUNK", 128)
+    monkeypatch.setattr(features, "HELPER_FROM", 512 if helper else 10**9)
+    stages = []
+    folder = Folder()
+    stream = features.encode(papers, folder, lambda stage, done: stages.append(done))
+    return stream, folder, stages
+
+
+def _same_stream_and_folder(one, other) -> None:
+    import numpy as np
+
+    (stream, folder), (stream2, folder2) = one, other
+    assert np.array_equal(stream.ids, stream2.ids) and stream.ids.dtype == stream2.ids.dtype
+    assert np.array_equal(stream.starts, stream2.starts)
+    assert np.array_equal(stream.title_ends, stream2.title_ends)
+    assert folder.learnt() == folder2.learnt()  # terms, spellings and pieces, in order
+    assert folder.prefix_ids == folder2.prefix_ids
+
+
+@needs_fork
+def test_folding_half_in_a_helper_process_gives_the_same_terms(fixtures, monkeypatch):
+    import gc
+
+    papers = _cs_daily_papers(fixtures, 1500)
+    stream, folder, alone_stages = _encoded(papers, helper=False, monkeypatch=monkeypatch)
+    *both, stages = _encoded(papers, helper=True, monkeypatch=monkeypatch)
+    _same_stream_and_folder((stream, folder), both)
+    # Only the first half was folded here, chunk by chunk, so a helper did fold the rest.
+    assert max(stages) == 768 / 1500 and max(alone_stages) > 0.9
+    assert gc.get_freeze_count() == 0  # the papers' objects are the collector's again
+    # A folder that read other papers before goes on numbering from where it was.
+    from papercli.topics import features
+    from papercli.topics.text import Folder
+
+    before, after = Folder(), Folder()
+    features.encode(papers[:300], before, lambda *_: None)
+    features.encode(papers[:300], after, lambda *_: None)
+    monkeypatch.setattr(features, "HELPER_FROM", 10**9)
+    one = features.encode(papers[300:], before, lambda *_: None), before
+    monkeypatch.setattr(features, "HELPER_FROM", 512)
+    _same_stream_and_folder(one, (features.encode(papers[300:], after, lambda *_: None), after))
+
+
+class _FailsInAChild(list):
+    """Papers that cannot be read in any process but the one that made them (a helper that
+    dies or fails): the half it was to fold must be folded by the parent."""
+
+    def __init__(self, papers: list[Paper]) -> None:
+        super().__init__(papers)
+        self.owner = os.getpid()
+
+    def __getitem__(self, index):
+        if os.getpid() != self.owner:
+            os._exit(9)  # killed, as by the kernel when memory runs out
+        return super().__getitem__(index)
+
+
+@needs_fork
+def test_a_helper_that_dies_leaves_its_half_to_the_parent(fixtures, monkeypatch):
+    papers = _cs_daily_papers(fixtures, 1200)
+    alone = _encoded(papers, helper=False, monkeypatch=monkeypatch)[:2]
+    *both, stages = _encoded(_FailsInAChild(papers), helper=True, monkeypatch=monkeypatch)
+    _same_stream_and_folder(alone, both)
+    assert max(stages) == 640 / 1200  # the helper was started, and its half came here after
+
+
+class _Unreadable(list):
+    def __init__(self, papers: list[Paper], bad: int) -> None:
+        super().__init__(papers)
+        self.bad = bad
+
+    def __getitem__(self, index):
+        if isinstance(index, int) and index >= self.bad:
+            raise ConfigError(f"cannot read paper {self.bad}", hint="test")
+        return super().__getitem__(index)
+
+
+@needs_fork
+@pytest.mark.parametrize("bad", [1000, 300])  # in the helper's half, in this process's half
+def test_an_error_reading_the_papers_is_raised_here_and_no_helper_is_left(
+    fixtures, monkeypatch, bad
+):
+    import gc
+
+    papers = _Unreadable(_cs_daily_papers(fixtures, 1200), bad)
+    with pytest.raises(ConfigError, match=f"cannot read paper {bad}"):
+        _encoded(papers, helper=True, monkeypatch=monkeypatch)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no child process left, running or unreaped
+    assert gc.get_freeze_count() == 0
+
+
+_WITH_HELPER = """
+import sys
+from papercli.topics import features
+features._CHUNK, features.HELPER_FROM = 128, int(sys.argv.pop(1))
+from papercli.cli import main
+sys.argv[0] = "papercli"
+main()
+"""
+
+
+@needs_fork
+def test_topics_json_same_bytes_with_and_without_a_helper_process(fixtures, tmp_path):
+    """As whole processes writing to a pipe: the helper neither changes nor repeats output."""
+    path = tmp_path / "papers.jsonl"
+    path.write_text("".join(_cs_daily_lines(fixtures, 1500)), encoding="utf-8")
+    outputs = []
+    for helper_from in ("512", "1000000000"):
+        done = subprocess.run(
+            [sys.executable, "-c", _WITH_HELPER, helper_from, "topics", str(path), "--json"],
+            env={**os.environ, "PAPERCLI_HOME": str(tmp_path)},
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
+    assert len({json.loads(line)["id"] for line in outputs[0].splitlines()}) == 1500

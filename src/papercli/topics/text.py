@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from itertools import chain, pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from papercli.models import Paper
 
@@ -318,6 +318,37 @@ class Folder:
         found = self._ids.get(term)
         return self.spelled[found] if found is not None else []
 
+    def learnt(self) -> Learnt:
+        """What this folder learnt from its texts, as plain lists (to send to another process)."""
+        pieces = self._pieces
+        return Learnt(
+            self.terms, self.spelled, list(pieces), pieces.terms, pieces.starts, pieces.lengths
+        )
+
+    def absorb(self, other: Learnt) -> np.ndarray:
+        """Takes in what another folder learnt from texts that come after this folder's, and
+        returns that folder's term numbers as this one's (`absorb(...)[i]` for its term i).
+
+        Afterwards this folder holds what it would had it read those texts itself, in the same
+        order: the same term numbers, spellings and pieces. A term the other folder met first
+        is new here only if this folder never met it, and new terms are numbered in the order
+        the other folder met them, which is the order reading its texts here would meet them."""
+        import numpy as np
+
+        numbers = np.fromiter(map(self.term_id, other.terms), np.int32, len(other.terms))
+        pieces = self._pieces
+        # Spellings first: a word is a new spelling only if no earlier text had it as a piece.
+        for number, words in enumerate(other.spelled):
+            new = [word for word in words if word not in pieces]
+            if new:
+                self.spelled[numbers[number]].extend(new)
+        for number, piece in enumerate(other.pieces):
+            if piece not in pieces:
+                start = other.starts[number]
+                ids = numbers[other.piece_terms[start : start + other.lengths[number]]]
+                pieces.add(piece, tuple(ids.tolist()))
+        return numbers
+
     def _join_prefixes(self, ids: list[int]) -> list[int]:
         """['pre', 'training'] -> ['pretraining']: a prefix written apart joins the next term."""
         out: list[int] = []
@@ -327,6 +358,17 @@ class Folder:
             else:
                 out.append(i)
         return out
+
+
+class Learnt(NamedTuple):
+    """A folder's terms, spellings and pieces (see `Folder.learnt` and `Folder.absorb`)."""
+
+    terms: list[str]
+    spelled: list[list[str]]
+    pieces: list[str]  # in the order they were met; piece i's term numbers are
+    piece_terms: list[int]  # piece_terms[starts[i] : starts[i] + lengths[i]]
+    starts: list[int]
+    lengths: list[int]
 
 
 class _Pieces(dict[str, int]):
