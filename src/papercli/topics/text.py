@@ -396,6 +396,11 @@ class _Pieces(dict[str, int]):
 
     def __missing__(self, piece: str) -> int:
         """A word ('pre-training') or several ('(e.g.,' is four), each word folded once."""
+        if piece.isalpha():  # most pieces: one plain word, what the rest below would find
+            number = self._folder.term_id(_term(piece))
+            if number > PAPER_END:
+                self._folder.spelled[number].append(piece)
+            return self.add(piece, (number,))
         words = _WORD.findall(piece)
         if len(words) == 1 and words[0] == piece:
             ids = tuple(self._folder.term_id(t) for t in fold_compound(piece))
@@ -440,6 +445,14 @@ def acronyms(papers: Sequence[Paper], folder: Folder) -> dict[str, list[str]]:
     'large language model': ['llm']}
     """
     table: dict[str, set[str]] = {}
+    folded: dict[str, str] = {}  # the same acronyms and expansions recur across the papers
+
+    def phrased(text: str) -> str:
+        found = folded.get(text)
+        if found is None:
+            found = folded[text] = phrase(folder, text)
+        return found
+
     for paper in papers:
         for text in (paper.title, paper.abstract):
             for match in _ACRONYM.finditer(text):
@@ -449,8 +462,8 @@ def acronyms(papers: Sequence[Paper], folder: Folder) -> dict[str, list[str]]:
                 expansion = _expansion(before, acronym) or _expansion(before, capitals)
                 if not expansion:
                     continue
-                short = phrase(folder, match.group(1) + match.group(2))
-                long = phrase(folder, " ".join(expansion))
+                short = phrased(match.group(1) + match.group(2))
+                long = phrased(" ".join(expansion))
                 if short and long and short != long and "|" not in long:
                     table.setdefault(short, set()).add(long)
                     table.setdefault(long, set()).add(short)
