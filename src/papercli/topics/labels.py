@@ -135,8 +135,9 @@ class _TopicText:
         """The share of the topic's titles that hold `term`: titles name topics."""
         stream = self.stream
         found = self._find(term)
-        in_title = found < stream.title_ends[stream.paper_of(found)]
-        return len(set(stream.paper_of(found[in_title]).tolist())) / max(1, len(stream))
+        papers = stream.paper_of(found)
+        in_title = found < stream.title_ends[papers]
+        return len(set(papers[in_title].tolist())) / max(1, len(stream))
 
     def complete(self, term: str) -> str:
         """`term` grown by a word that nearly always goes with it in this topic.
@@ -155,8 +156,6 @@ class _TopicText:
         return term
 
     def _neighbour(self, term: str, before: bool) -> str | None:
-        import numpy as np
-
         ids = self._ids(term)
         found = self._find(term)
         if len(found) < 2:
@@ -164,13 +163,16 @@ class _TopicText:
         at = found - 1 if before else found + len(ids)
         at = at[(at >= 0) & (at < len(self.stream.ids))]
         words = self.stream.ids[at]
-        words = words[(words != BREAK) & ~np.isin(words, ids)]
+        keep = words != BREAK
+        for own in set(ids):  # a phrase of one to three words: no np.isin on a tiny array
+            keep &= words != own
+        words = words[keep]
         if not len(words):
             return None
-        values, counts = np.unique(words, return_counts=True)
-        best = int(np.argmax(counts))  # ties: the lowest term number, fixed for a corpus
-        if counts[best] >= 2 and counts[best] >= COMPLETE_SHARE * len(found):
-            return self.folder.terms[int(values[best])]
+        # The commonest word, ties to the lowest term number (fixed for a corpus).
+        count, word = max((n, -w) for w, n in Counter(words.tolist()).items())
+        if count >= 2 and count >= COMPLETE_SHARE * len(found):
+            return self.folder.terms[-word]
         return None
 
 
