@@ -475,3 +475,31 @@ def test_spellings_found_from_their_heads_are_those_a_full_scan_finds(fixtures: 
             assert [m.span() for m in _finditer(pattern, heads, text)] == want, (term, text)
             found += len(want)
     assert found > 1000
+
+
+def test_title_shares_in_one_pass_are_those_searched_term_by_term(fixtures: Path) -> None:
+    """Ranking a topic's candidates by their share of its titles counts every candidate's
+    words and word pairs at once; each share must be what searching that term gives."""
+    import random
+
+    from papercli.topics.features import count, encode, scale_for, weigh
+    from papercli.topics.labels import _TopicText
+    from papercli.topics.text import ngrams
+
+    papers = parse_jsonl(gzip.decompress((fixtures / CS_DAILY).read_bytes())).papers[:1000]
+    folder = Folder()
+    stream = encode(papers, folder, lambda stage, done: None)
+    counts, bigram_keys = count(stream, len(folder.terms))
+    names = weigh(counts, folder, bigram_keys, scale_for(len(papers)))[2]
+    rng = random.Random(1)
+    compared = found = 0
+    for size in (1, 2, 5, 40, 300) * 3:
+        members = sorted(rng.sample(range(len(papers)), size))
+        said = {g for m in members for g in ngrams(folder.tokens(papers[m].title))}
+        terms = sorted(said & set(names))[:40] + rng.sample(names, 20) + ["qqq unknown", "a b c"]
+        shares = _TopicText(stream.subset(members), folder).title_shares(terms)
+        one_by_one = _TopicText(stream.subset(members), folder)
+        assert shares == {term: one_by_one.title_share(term) for term in terms}
+        compared += len(terms)
+        found += sum(share > 0 for share in shares.values())
+    assert compared > 700 and found > 250  # phrases of both lengths, in titles and not

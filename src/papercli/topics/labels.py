@@ -53,9 +53,9 @@ def label_topics(
         order = np.argsort(-scores[row], kind="stable")[:40]
         candidates = {names[j]: float(scores[row, j]) for j in order if scores[row, j] > 0}
         text = _TopicText(stream.subset(members), folder)
+        share = text.title_shares(list(candidates))
         ranked = sorted(
-            candidates,
-            key=lambda t: (t in GENERIC, -candidates[t] * (1 + text.title_share(t)), t),
+            candidates, key=lambda t: (t in GENERIC, -candidates[t] * (1 + share[t]), t)
         )
 
         def holding(
@@ -138,6 +138,47 @@ class _TopicText:
         papers = stream.paper_of(found)
         in_title = found < stream.title_ends[papers]
         return len(set(papers[in_title].tolist())) / max(1, len(stream))
+
+    def title_shares(self, terms: list[str]) -> dict[str, float]:
+        """`title_share` of each term, its words and word pairs found in one pass over the
+        titles (a topic ranks 40 candidates by it: one search each was a fifth of labelling)."""
+        import numpy as np
+
+        stream = self.stream
+        ids = stream.ids.astype(np.int64)
+        papers = len(stream)
+        # Which positions are in a title, and the paper of each, without a loop over papers.
+        marks = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.add.at(marks, stream.starts[:-1], 1)
+        np.add.at(marks, stream.title_ends, -1)
+        in_title = np.cumsum(marks[:-1]) > 0
+        paper = np.repeat(np.arange(papers, dtype=np.int64), np.diff(stream.starts))
+        width = len(self.folder.terms) + 1
+        shares: dict[str, float] = {}
+        singles: dict[int, list[str]] = {}
+        doubles: dict[int, list[str]] = {}
+        for term in terms:
+            words = self._ids(term)
+            if -1 in words or len(words) > 2:
+                shares[term] = self.title_share(term)  # an unknown word, or a longer phrase
+            elif len(words) == 1:
+                singles.setdefault(words[0], []).append(term)
+            else:
+                doubles.setdefault(words[0] * width + words[1], []).append(term)
+        pairs = ids[:-1] * width + ids[1:]
+        pair_in_title = in_title[:-1] & (paper[:-1] == paper[1:])
+        for values, usable, wanted in ((ids, in_title, singles), (pairs, pair_in_title, doubles)):
+            if not wanted:
+                continue
+            at = np.flatnonzero(usable & np.isin(values, list(wanted)))
+            # Each (term, paper) once: a share counts titles, not uses.
+            hits = np.unique(values[at] * (papers + 1) + paper[at]) // (papers + 1)
+            keys, counts = np.unique(hits, return_counts=True)
+            found = dict(zip(keys.tolist(), counts.tolist(), strict=True))
+            for key, named in wanted.items():
+                for term in named:
+                    shares[term] = found.get(key, 0) / max(1, papers)
+        return shares
 
     def complete(self, term: str) -> str:
         """`term` grown by a word that nearly always goes with it in this topic.
