@@ -298,3 +298,27 @@ def test_topics_json_same_bytes_with_and_without_a_helper_process(fixtures, tmp_
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1]
     assert len({json.loads(line)["id"] for line in outputs[0].splitlines()}) == 1500
+
+
+@needs_fork
+def test_ctrl_c_while_folding_leaves_no_helper_and_no_signal_held(fixtures, monkeypatch):
+    import gc
+    import signal
+
+    from papercli.topics import features
+    from papercli.topics.text import Folder
+
+    monkeypatch.setattr(features, "_CHUNK", 128)
+    monkeypatch.setattr(features, "HELPER_FROM", 512)
+    papers = _cs_daily_papers(fixtures, 1200)
+
+    def interrupted(stage: str, done: float) -> None:
+        if done > 0.2:  # in this process's half, the helper folding the other
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        features.encode(papers, Folder(), interrupted)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # the helper was stopped and reaped
+    assert gc.get_freeze_count() == 0
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, ())

@@ -138,10 +138,11 @@ def encode(papers: Sequence[Paper], folder: Folder, report: Progress) -> Stream:
     import numpy as np
 
     first_texts = spool.texts(papers, 0, _CHUNK)  # (also writes a spool's pending abstracts out)
-    helper = _Helper.launch(papers, _helper_start(len(papers)))
-    stop = helper.start if helper else len(papers)
+    helper = None
     parts = []
     try:
+        helper = _Helper.launch(papers, _helper_start(len(papers)))
+        stop = helper.start if helper else len(papers)
         for start in range(0, stop, _CHUNK):
             report("reading", start / len(papers))
             texts = first_texts if start == 0 else spool.texts(papers, start, start + _CHUNK)
@@ -196,35 +197,63 @@ class _Helper:
     exit handlers (`os._exit`) and leaves Ctrl-C to the parent. Should it die or fail, its half
     is folded by the parent, where any error is raised as it would be without a helper."""
 
-    def __init__(self, start: int, pid: int, results: int) -> None:
+    def __init__(self, start: int, pid: int, results: int, mask: set[Any]) -> None:
         self.start = start
         self._pid = pid
         self._results = results  # the read end of the pipe
+        self._mask = mask  # the signal mask to restore after holding Ctrl-C
 
     @classmethod
     def launch(cls, papers: Sequence[Paper], start: int | None) -> _Helper | None:
+        """The helper for papers [start, end), None if `start` is None or no process can be had
+        (a limit on processes, files or memory): then this process folds them all."""
         if start is None:
             return None
         import gc
         import os
+        import signal
 
-        results, sender = os.pipe()
-        # The two processes share the papers' memory until either writes to it, and a garbage
-        # collection writes to every object it walks: frozen, they are left alone until the
-        # helper is done (without this, folding with a helper saved a third as much time).
-        gc.freeze()
+        # Ctrl-C and SIGTERM wait until both sides know their part: a child interrupted before
+        # it ignores them would go on as a second papercli, and a parent interrupted before it
+        # holds the helper could not stop it. Once they are held, nothing below is interrupted
+        # (one caught just before is raised as the call holding them returns).
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+        helper = None
         try:
-            pid = os.fork()
-        except OSError:  # no process to be had (a limit on processes or memory): fold alone
-            gc.unfreeze()
-            os.close(results)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            try:
+                results, sender = os.pipe()
+            except OSError:
+                return None
+            # The two processes share the papers' memory until either writes to it, and a
+            # garbage collection writes to every object it walks: frozen, they are left alone
+            # until the helper is done (without this, the helper saved a third as much time).
+            gc.freeze()
+            try:
+                pid = os.fork()
+            except OSError:
+                pid = -1
+            if pid == 0:  # the child: nothing here may return into the caller's code
+                try:
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent's to handle
+                    signal.pthread_sigmask(signal.SIG_SETMASK, before)
+                    os.close(results)
+                    _help(papers, start, sender)
+                finally:
+                    os._exit(1)
             os.close(sender)
-            return None
-        if pid == 0:  # the child
-            os.close(results)
-            _help(papers, start, sender)
-        os.close(sender)
-        return cls(start, pid, results)
+            helper = cls(start, pid, results, before)
+            if pid < 0:
+                helper.stop()  # no process to be had: fold alone
+                helper = None
+        finally:
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, before)  # a pending Ctrl-C is raised
+            except BaseException:
+                if helper is not None:
+                    helper.stop()
+                raise
+        return helper
 
     def finish(self, papers: Sequence[Paper], folder: Folder) -> list[np.ndarray]:
         """The helper's half in `folder`'s term numbers."""
@@ -245,30 +274,37 @@ class _Helper:
         return [numbers[part] for part in parts]
 
     def stop(self) -> None:
-        """Ends the helper (if it is still running) and waits for it."""
+        """Ends the helper (if there is one still running) and waits for it, once, with Ctrl-C
+        held until it is done."""
         import gc
         import os
         import signal
 
         if self._results < 0:
             return
-        os.close(self._results)
-        self._results = -1
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGKILL)
-        os.waitpid(self._pid, 0)
-        gc.unfreeze()
+        try:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        finally:  # (also when an interrupt caught just before is raised as they are held)
+            results, self._results = self._results, -1
+            try:
+                with contextlib.suppress(OSError):
+                    os.close(results)
+                if self._pid > 0:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self._pid, signal.SIGKILL)
+                    os.waitpid(self._pid, 0)
+            finally:
+                gc.unfreeze()
+                signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
 
 
 def _help(papers: Sequence[Paper], start: int, sender: int) -> NoReturn:
     """The helper process: fold papers [start, end), send back what it learnt, and exit."""
     import os
     import pickle
-    import signal
 
     status = 1  # nothing sent: the parent folds the half again, and reports what went wrong
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         folder = Folder()
         parts = _encode_range(papers, start, folder)
         with open(sender, "wb") as pipe:
