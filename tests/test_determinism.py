@@ -322,3 +322,67 @@ def test_ctrl_c_while_folding_leaves_no_helper_and_no_signal_held(fixtures, monk
         os.waitpid(-1, os.WNOHANG)  # the helper was stopped and reaped
     assert gc.get_freeze_count() == 0
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, ())
+
+
+_SLOW_HELPER = """
+import os, sys, time
+from papercli.models import Paper
+from papercli.topics import features
+from papercli.topics.text import Folder
+
+class Slow(list):  # the helper's half takes minutes: it is still folding when the parent dies
+    owner = os.getpid()
+    def __getitem__(self, index):
+        if os.getpid() != self.owner:
+            time.sleep(0.5)
+        return super().__getitem__(index)
+
+features._CHUNK, features.HELPER_FROM = 16, 64
+papers = Slow(Paper(id=str(i), title=f"paper {i}", abstract="pre training") for i in range(400))
+print(os.getpid(), flush=True)
+features.encode(papers, Folder(), lambda stage, done: time.sleep(0.01))
+"""
+
+
+def _state(pid: int) -> tuple[str, int] | None:
+    """(state, parent) of a process from /proc, None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def _running(pid: int) -> bool:
+    state = _state(pid)
+    return state is not None and state[0] != "Z"  # a zombie has ended
+
+
+def _children(parent: int) -> list[int]:
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return [pid for pid in pids if (_state(pid) or ("", 0))[1] == parent and _running(pid)]
+
+
+@needs_fork
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_the_helper_ends_when_papercli_is_killed(how):
+    """A timeout in cron kills papercli: its helper must not fold on for nobody."""
+    import signal
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", _SLOW_HELPER], stdout=subprocess.PIPE)
+    try:
+        pid = int(parent.stdout.readline())
+        deadline = time.monotonic() + 20
+        while not (helpers := _children(pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert helpers, "no helper process was started"
+        parent.send_signal(getattr(signal, how))
+        parent.wait(timeout=20)
+        deadline = time.monotonic() + 5
+        while any(map(_running, helpers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_running, helpers))
+    finally:
+        parent.kill()
+        parent.wait()
