@@ -94,6 +94,21 @@ class Stream:
 
         return np.searchsorted(self.starts, positions, side="right") - 1
 
+    def layout(self, first: int = 0, last: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """For each position of papers [first, last): its paper (counted from `first`), and
+        whether it is in the paper's title."""
+        import numpy as np
+
+        last = len(self) if last is None else last
+        lengths = np.diff(self.starts[first : last + 1])
+        paper = np.repeat(np.arange(last - first, dtype=np.int32), lengths)
+        title_lengths = self.title_ends[first:last] - self.starts[first:last]
+        in_title = np.repeat(
+            np.tile(np.asarray([True, False]), last - first),
+            np.column_stack([title_lengths, lengths - title_lengths]).ravel(),
+        )
+        return paper, in_title
+
     def find(self, phrase_ids: Sequence[int]) -> np.ndarray:
         """Start positions of a phrase (term numbers) lying within one paper."""
         import numpy as np
@@ -408,13 +423,7 @@ def _count_block(
     from scipy import sparse
 
     ids = stream.ids[stream.starts[first] : stream.starts[last]]
-    lengths = np.diff(stream.starts[first : last + 1])
-    paper = np.repeat(np.arange(last - first, dtype=np.int32), lengths)
-    title_lengths = stream.title_ends[first:last] - stream.starts[first:last]
-    in_title = np.repeat(
-        np.tile(np.asarray([True, False]), last - first),
-        np.column_stack([title_lengths, lengths - title_lengths]).ravel(),
-    )
+    paper, in_title = stream.layout(first, last)
     weight = np.where(in_title, np.float32(TITLE_WEIGHT), np.float32(1.0))
     word = ids != BREAK
     pair = (ids[:-1] != BREAK) & (ids[1:] != BREAK) & (ids[:-1] != ids[1:])

@@ -147,12 +147,7 @@ class _TopicText:
         stream = self.stream
         ids = stream.ids.astype(np.int64)
         papers = len(stream)
-        # Which positions are in a title, and the paper of each, without a loop over papers.
-        marks = np.zeros(len(ids) + 1, dtype=np.int64)
-        np.add.at(marks, stream.starts[:-1], 1)
-        np.add.at(marks, stream.title_ends, -1)
-        in_title = np.cumsum(marks[:-1]) > 0
-        paper = np.repeat(np.arange(papers, dtype=np.int64), np.diff(stream.starts))
+        paper, in_title = stream.layout()
         width = len(self.folder.terms) + 1
         shares: dict[str, float] = {}
         singles: dict[int, list[str]] = {}
