@@ -393,22 +393,32 @@ def test_encode_papers_on_a_real_feed(fixtures) -> None:
     assert got == want
 
 
-@pytest.mark.parametrize("columns", [None, 200])
-def test_truncated_svd_gives_scikit_learns_bits(fixtures, columns) -> None:
-    # Real TF-IDF of the RSS capture: wider than tall (the SVD samples the papers' side), and cut
-    # to 200 terms, taller than wide. Same seed, same bits as TruncatedSVD, or the topics move.
+def _rss_tfidf(fixtures, columns: int | None, papers: int = 300):
+    """Real TF-IDF of the RSS capture (float64): wider than tall, or cut to `columns` terms."""
     import numpy as np
     from scipy import sparse
-    from sklearn.decomposition import TruncatedSVD
 
-    from papercli.topics.features import count, encode, scale_for, truncated_svd, weigh
+    from papercli.topics.features import count, encode, scale_for, weigh
 
-    papers = parse_rss((fixtures / RSS).read_bytes()).papers[:300]
+    papers = parse_rss((fixtures / RSS).read_bytes()).papers[:papers]
     folder = Folder()
     stream = encode(papers, folder, lambda stage, done: None)
     counts, bigrams = count(stream, len(folder.terms))
     weights = weigh(counts, folder, bigrams, scale_for(len(papers)))[0].astype(np.float64)
-    matrix = sparse.csr_matrix(weights[:, :columns] if columns else weights)
+    return sparse.csr_matrix(weights[:, :columns] if columns else weights)
+
+
+@pytest.mark.parametrize("columns", [None, 200])
+def test_truncated_svd_agrees_with_scikit_learn(fixtures, columns) -> None:
+    # Wider than tall (the SVD samples the terms' side), and cut to 200 terms, taller than wide.
+    # Cholesky QR in place of Householder QR: the same results to far below the 6 decimals the
+    # points keep, or the topics move.
+    import numpy as np
+    from sklearn.decomposition import TruncatedSVD
+
+    from papercli.topics.features import truncated_svd
+
+    matrix = _rss_tfidf(fixtures, columns)
     assert (matrix.shape[0] < matrix.shape[1]) == (columns is None)
     # scikit-learn fixes the signs by the right vectors since 1.5, as papercli does; before, by
     # the left ones, so there only the magnitudes can be compared.
@@ -417,9 +427,50 @@ def test_truncated_svd_gives_scikit_learns_bits(fixtures, columns) -> None:
         svd = TruncatedSVD(60, algorithm="randomized", n_iter=3, random_state=seed)
         want = svd.fit_transform(matrix)
         points, singular, directions = truncated_svd(matrix, 60, seed)
-        assert np.array_equal(signs(points), signs(want))
-        assert np.array_equal(singular, svd.singular_values_)
-        assert np.array_equal(signs(directions), signs(svd.components_))
+        assert np.max(np.abs(signs(points) - signs(want))) < 1e-12
+        assert np.max(np.abs(singular - svd.singular_values_)) < 1e-12
+        assert np.max(np.abs(signs(directions) - signs(svd.components_))) < 1e-12
+
+
+def test_truncated_svd_of_too_few_distinct_papers_gives_scikit_learns_bits(fixtures) -> None:
+    # 30 papers, each 3 times: a rank of 30, below the 70 columns sampled, where Cholesky QR
+    # fails. Householder QR then gives TruncatedSVD's bits.
+    import numpy as np
+    from scipy import sparse
+    from sklearn.decomposition import TruncatedSVD
+
+    from papercli.topics.features import _cholesky_qr2, truncated_svd
+
+    base = _rss_tfidf(fixtures, None, papers=30)
+    matrix = sparse.csr_matrix(sparse.vstack([base, base, base]))
+    sampled = matrix.T @ np.random.RandomState(0).normal(size=(90, 70))
+    assert _cholesky_qr2(np.ascontiguousarray(sampled)) is None
+    signs = np.asarray if sklearn_version() >= (1, 5) else np.abs
+    svd = TruncatedSVD(60, algorithm="randomized", n_iter=3, random_state=0)
+    want = svd.fit_transform(matrix)
+    points, singular, directions = truncated_svd(matrix, 60, 0)
+    assert np.array_equal(signs(points), signs(want))
+    assert np.array_equal(singular, svd.singular_values_)
+    assert np.array_equal(signs(directions), signs(svd.components_))
+
+
+def test_cholesky_qr2_gives_an_orthonormal_basis_of_the_same_columns() -> None:
+    import numpy as np
+
+    from papercli.topics.features import _cholesky_qr2
+
+    rng = np.random.default_rng(0)
+    # Columns of very different sizes and a condition number near 1e4, as the SVD's LU steps
+    # can leave them.
+    sampled = (
+        rng.normal(size=(2000, 40)) @ np.diag(np.logspace(0, 4, 40)) @ rng.normal(size=(40, 40))
+    )
+    basis = _cholesky_qr2(sampled.copy())
+    assert basis is not None
+    assert np.max(np.abs(basis.T @ basis - np.eye(40))) < 1e-14
+    # The same span: projecting the columns onto the basis leaves nothing out.
+    residual = sampled - basis @ (basis.T @ sampled)
+    assert np.max(np.abs(residual)) < 1e-9 * np.max(np.abs(sampled))
 
 
 def sklearn_version() -> tuple[int, int]:

@@ -610,12 +610,19 @@ def truncated_svd(
     """(matrix @ directions.T, singular values, directions): the k leading right singular
     vectors of `matrix` (float64), by the randomized SVD of Halko, Martinsson and Tropp.
 
-    The same arithmetic, step for step, as scikit-learn's TruncatedSVD(k, algorithm=
-    "randomized", n_iter, random_state=seed).fit_transform (LU between power iterations, the
-    narrower side sampled, signs fixed by each direction's largest entry), so its results are
-    the same bits. It keeps less alive at once: the factorisations overwrite their input, the
-    left singular vectors of a tall matrix are never formed, and no explained variance is
-    computed. At 75,000 abstracts TruncatedSVD raised the peak by 90 MB.
+    The arithmetic of scikit-learn's TruncatedSVD(k, algorithm="randomized", n_iter,
+    random_state=seed).fit_transform (LU between power iterations, the narrower side sampled,
+    signs fixed by each direction's largest entry), but for the orthonormal basis of the sampled
+    range: Cholesky QR, twice, in place of Householder QR. The LU steps leave that range well
+    conditioned (a condition number of 300-400 on arXiv abstracts), where two Cholesky passes
+    give a basis as orthonormal as Householder's, in matrix products instead of a
+    column-at-a-time factorisation: a third of the SVD's time at 1,000 abstracts. The results
+    agree with TruncatedSVD's to 1e-12, far inside the 6 decimals the points keep; where the
+    range is too ill-conditioned for Cholesky (a rank below k + oversamples), Householder QR
+    runs and the results are TruncatedSVD's bits. It also keeps less alive at once: the
+    factorisations overwrite their input, the left singular vectors of a tall matrix are never
+    formed, and no explained variance is computed (at 75,000 abstracts TruncatedSVD raised the
+    peak by 90 MB).
     """
     import numpy as np
     from scipy import linalg
@@ -627,24 +634,49 @@ def truncated_svd(
     for _ in range(n_iter):
         basis = linalg.lu(wide @ basis, permute_l=True, overwrite_a=True, check_finite=False)[0]
         basis = linalg.lu(wide.T @ basis, permute_l=True, overwrite_a=True, check_finite=False)[0]
-    # QR works on a column-major copy of its input: the product is written column-major block
-    # by block (each entry the same sum as in one product), and QR then overwrites it.
-    sampled = np.empty((wide.shape[0], basis.shape[1]), order="F")
-    for start in range(0, basis.shape[1], _BLOCK):
-        sampled[:, start : start + _BLOCK] = wide @ basis[:, start : start + _BLOCK]
+    sampled = _cholesky_qr2(wide @ basis)
+    if sampled is None:
+        # QR works on a column-major copy of its input: the product is written column-major
+        # block by block (each entry the same sum as in one product), and QR then overwrites it.
+        sampled = np.empty((wide.shape[0], basis.shape[1]), order="F")
+        for start in range(0, basis.shape[1], _BLOCK):
+            sampled[:, start : start + _BLOCK] = wide @ basis[:, start : start + _BLOCK]
+        sampled = linalg.qr(sampled, overwrite_a=True, mode="economic", check_finite=False)[0]
     del basis
-    basis = linalg.qr(sampled, overwrite_a=True, mode="economic", check_finite=False)[0]
-    del sampled
-    small = basis.T @ wide
+    small = sampled.T @ wide
     left, singular, right = linalg.svd(small, full_matrices=False, lapack_driver="gesdd")
     del small
     # Wide: the sampled side was the terms', so the directions are its left vectors.
-    directions = (basis @ left)[:, :k].T if transpose else right[:k, :]
-    del basis, left, right
+    directions = (sampled @ left)[:, :k].T if transpose else right[:k, :]
+    del sampled, left, right
+    directions = np.ascontiguousarray(directions)  # (the sign search reads it row by row)
     largest = np.argmax(np.abs(directions), axis=1)
     indices = largest + np.arange(directions.shape[0]) * directions.shape[1]
     directions *= np.sign(np.take(np.reshape(directions, (-1,)), indices, axis=0))[:, np.newaxis]
     return matrix @ directions.T, singular[:k], directions
+
+
+def _cholesky_qr2(sampled: np.ndarray) -> np.ndarray | None:
+    """An orthonormal basis of the columns of `sampled` (C-ordered, overwritten), by Cholesky
+    QR twice (Fukaya, Nakatsukasa et al., "CholeskyQR2", 2014), or None where that would not
+    be as exact as Householder QR: the first pass must leave columns orthonormal to 1e-3
+    (a condition number below about 1e6; two passes then reach the last bits)."""
+    import numpy as np
+    from scipy import linalg
+
+    try:
+        for check in (False, True):
+            gram = sampled.T @ sampled
+            if check and np.max(np.abs(gram - np.eye(len(gram)))) > 1e-3:
+                return None
+            upper = linalg.cholesky(gram, lower=False, check_finite=False)
+            # sampled = Q R, so R^T Q^T = sampled^T: solved in place (sampled.T is F-ordered).
+            sampled = linalg.solve_triangular(
+                upper, sampled.T, trans="T", overwrite_b=True, check_finite=False
+            ).T
+    except linalg.LinAlgError:
+        return None  # not positive definite: the columns are (nearly) dependent
+    return sampled if np.isfinite(sampled).all() else None
 
 
 def _smooth(points: np.ndarray, neighbors: int, keep: float = 0.2) -> np.ndarray:
