@@ -509,23 +509,37 @@ def test_a_term_is_spelled_as_papers_write_it_when_a_dash_comes_early(fixtures: 
 
 
 def test_spellings_found_from_their_heads_are_those_a_full_scan_finds(fixtures: Path) -> None:
-    from papercli.topics.labels import _finditer, _heads, _spelling_pattern
+    """Both short cuts, the pattern tried only where a head starts and the search by hand in an
+    ASCII text (no pattern compiled), find what the pattern finds scanning the whole text."""
+    from papercli.topics.labels import _finditer, _heads, _spelling_pattern, _Written
 
     with gzip.open(fixtures / CS_DAILY) as lines:
         papers = parse_jsonl(lines.read()).papers[:600]
     folder = Folder()
     folder.encode_papers((p.title, p.abstract) for p in papers)
     texts = [t for p in papers for t in (p.title, p.abstract)] + ["Pre - training; re-pre-train"]
-    found = 0
-    for term in ["pretraining", "large language model", "llm", "fine grained", "multiagent",
-                 "state space model", "model", "cospeech gesture", "ray", "data"]:  # fmt: skip
+    # Real texts written other ways: dashes doubled or spaced, upper case, words glued by '_',
+    # lines broken.
+    dashed = [t for t in texts if "-" in t][:150]
+    texts += [t.replace("-", "--") for t in dashed] + [t.replace("-", " - ") for t in dashed]
+    texts += [t.upper() for t in dashed[:50]] + [t.replace(" ", "_", 5) for t in dashed[:50]]
+    texts += [t.replace(" ", "\n") for t in texts[:100]]
+    terms = ["pretraining", "large language model", "llm", "fine grained", "multiagent",
+             "state space model", "model", "cospeech gesture", "ray", "data", "x ray",
+             "vision language model", "text image", "preprocessing"]  # fmt: skip
+    found = by_hand = 0
+    for term in terms + folder.terms[3:80]:
         pattern, heads = _spelling_pattern(term, folder.spellings), _heads(term, folder.spellings)
-        assert heads, term
-        for text in texts:
+        written = _Written(term, folder.spellings)
+        by_hand += written.forms is not None
+        for text in texts if term in terms else texts[:300]:
             want = [m.span() for m in pattern.finditer(text)]
-            assert [m.span() for m in _finditer(pattern, heads, text)] == want, (term, text)
+            if heads:
+                assert [m.span() for m in _finditer(pattern, heads, text)] == want, (term, text)
+            assert written.find(text) == want, (term, text)
             found += len(want)
-    assert found > 1000
+    assert found > 5000
+    assert by_hand > 80  # (most terms are searched by hand)
 
 
 def test_title_shares_in_one_pass_are_those_searched_term_by_term(fixtures: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from papercli.models import Paper, Topic
@@ -47,6 +48,13 @@ def label_topics(
     samples = [np.flatnonzero(clusters == c)[:_LABEL_SAMPLE].tolist() for c in found]
     synonyms = acronyms([papers[i] for sample in samples for i in sample[:150]], folder)
     surfaces: dict[str, str] = {}
+    written: dict[str, _Written] = {}  # a term's place in a text is searched for once
+
+    def spelled(term: str) -> _Written:
+        if term not in written:
+            written[term] = _Written(term, folder.spellings)
+        return written[term]
+
     scores = _distinctive(clusters, found, weights)
     drafts = []
     for row, (cluster, members) in enumerate(zip(found, samples, strict=True)):
@@ -65,12 +73,12 @@ def label_topics(
 
         def fragment(term: str) -> bool:
             # 'ray' of 'X-ray', and 'ray microcalorimeter' of 'X-ray microcalorimeter'
-            return _hyphen_bound(term, folder.spellings, holding(term))
+            return _hyphen_bound(spelled(term), holding(term))
 
         shown = []
         for term in _pick_terms(ranked, text, TOPIC_TERMS, synonyms, fragment):
             if term not in surfaces:
-                surfaces[term] = surface(term, folder.spellings, holding(term))
+                surfaces[term] = _surface(spelled(term), holding(term))
             shown.append(surfaces[term])
         drafts.append((cluster, int((clusters == cluster).sum()), dedupe(shown)))
     ordered = sorted(_unique_labels(drafts), key=lambda d: (-d[1], d[3], d[0]))
@@ -286,34 +294,146 @@ def surface(term: str, spellings: Callable[[str], list[str]], papers: Sequence[P
     'diffusion model' -> 'diffusion models'; 'pretraining' -> 'pre-training';
     'llm' -> 'LLMs'. Abstracts are searched first (titles capitalise every word).
     """
-    pattern = _spelling_pattern(term, spellings)
-    heads = _heads(term, spellings)
+    return _surface(_Written(term, spellings), papers)
+
+
+def _surface(written: _Written, papers: Sequence[Paper]) -> str:
     for texts in ([p.abstract for p in papers], [p.title for p in papers]):
         seen = Counter(
-            " ".join(m.group(0).split()) for text in texts for m in _finditer(pattern, heads, text)
+            " ".join(text[start:end].split()) for text in texts for start, end in written.find(text)
         )
         if seen:
             return _commonest_spelling(seen)
-    return term
+    return written.term
 
 
-def _hyphen_bound(
-    word: str, spellings: Callable[[str], list[str]], papers: Sequence[Paper]
-) -> bool:
-    """Do the papers write `word` mostly (80%) glued by a hyphen to another word?"""
-    pattern = _spelling_pattern(word, spellings)
-    heads = _heads(word, spellings)
+def _hyphen_bound(written: _Written, papers: Sequence[Paper]) -> bool:
+    """Do the papers write a term mostly (80%) glued by a hyphen to another word?"""
     bound = total = 0
     for paper in papers:
         for text in (paper.title, paper.abstract):
-            for match in _finditer(pattern, heads, text):
+            for start, end in written.find(text):
                 total += 1
-                start, end = match.start(), match.end()
                 bound += text[end : end + 1] in _DASHES or text[start - 1 : start] in _DASHES
     return total > 0 and bound >= 0.8 * total
 
 
 _DASHES = frozenset("-‐‑")
+
+
+class _Written:
+    """Where a folded term is written in a text: the spans `_spelling_pattern(term)` matches.
+
+    A label reads a dozen papers for each of some 150 terms, and compiling a pattern for each
+    was most of that time, so in an ASCII text the pattern's own search is done here by hand,
+    with the same result (`_spans`); the pattern is compiled only for a text it must read.
+    """
+
+    def __init__(self, term: str, spellings: Callable[[str], list[str]]) -> None:
+        self.term = term
+        self.spellings = spellings
+        self.heads = _heads(term, spellings)
+        # Each word's forms in the pattern's order, each as its pieces between runs of spaces
+        # and dashes; None when a form is not ASCII words (IGNORECASE is then not lower()).
+        forms = [
+            tuple(tuple(form.lower().split(" ")) for form in _forms(word, spellings))
+            for word in term.split()
+        ]
+        plain = all(_ascii_word(piece) for word in forms for form in word for piece in form)
+        self.forms = forms if plain and self.heads else None
+        self._pattern: re.Pattern[str] | None = None
+        self._found: dict[str, list[tuple[int, int]]] = {}
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of each match in `text`, in order, as `pattern.finditer` gives them."""
+        found = self._found.get(text)
+        if found is None:
+            found = self._found[text] = self._search(text)
+        return found
+
+    def _search(self, text: str) -> list[tuple[int, int]]:
+        if self.forms is not None and text.isascii():
+            return _spans(self.forms, self.heads, _lowered(text))
+        if self._pattern is None:
+            self._pattern = _spelling_pattern(self.term, self.spellings)
+        return [m.span() for m in _finditer(self._pattern, self.heads, text)]
+
+
+@lru_cache(maxsize=256)
+def _lowered(text: str) -> str:
+    """A text lowered, kept for the next term searched in the same few papers."""
+    return text.lower()
+
+
+def _ascii_word(piece: str) -> bool:
+    """An ASCII piece that starts and ends with a word character (dashes only inside)."""
+    return bool(piece) and piece.isascii() and _is_word(piece[0]) and _is_word(piece[-1])
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"  # the pattern's \w
+
+
+def _spans(
+    forms: list[tuple[tuple[str, ...], ...]], heads: tuple[str, ...], lowered: str
+) -> list[tuple[int, int]]:
+    """The matches of `_spelling_pattern` in an ASCII text lowered, found as the pattern finds
+    them: at each place a head starts (not inside a word), the words' forms are tried in the
+    pattern's order, the first that leads to a whole match wins, and the next match starts
+    after it. A form's pieces start and end with word characters, so a run of spaces and
+    dashes between them can only be taken whole, as the pattern's greedy run takes it."""
+    starts = set()
+    for head in heads:
+        at = lowered.find(head)
+        while at >= 0:
+            starts.add(at)
+            at = lowered.find(head, at + 1)
+    found = []
+    end = 0
+    for at in sorted(starts):
+        if at < end or (at and _is_word(lowered[at - 1])):
+            continue
+        matched = _match_words(forms, 0, lowered, at)
+        if matched >= 0:
+            end = matched
+            found.append((at, end))
+    return found
+
+
+def _match_words(forms: list[tuple[tuple[str, ...], ...]], word: int, text: str, at: int) -> int:
+    """Where a match of words `word`... starting at `at` ends, or -1."""
+    for form in forms[word]:
+        end = _match_form(form, text, at)
+        if end < 0:
+            continue
+        if word + 1 == len(forms):
+            if end < len(text) and _is_word(text[end]):
+                continue  # the pattern's (?!\w)
+            return end
+        after = _skip_separators(text, end)
+        if after > end and (whole := _match_words(forms, word + 1, text, after)) >= 0:
+            return whole
+    return -1
+
+
+def _match_form(form: tuple[str, ...], text: str, at: int) -> int:
+    for i, piece in enumerate(form):
+        if i:
+            after = _skip_separators(text, at)
+            if after == at:
+                return -1
+            at = after
+        if not text.startswith(piece, at):
+            return -1
+        at += len(piece)
+    return at
+
+
+def _skip_separators(text: str, at: int) -> int:
+    """The end of the run of spaces and dashes at `at` (the pattern's [\\s\\-‐‑]+)."""
+    while at < len(text) and (text[at].isspace() or text[at] in _DASHES):
+        at += 1
+    return at
 
 
 def _heads(term: str, spellings: Callable[[str], list[str]]) -> tuple[str, ...]:
