@@ -328,6 +328,12 @@ _PIECES = [
     "-",
     "training",
     "(e.g.,",
+    "(",
+    ")",
+    '"',
+    "!",
+    "[",
+    "—",
     "x+y",
     "a/b",
     "U.S.",
@@ -568,3 +574,20 @@ def test_title_shares_in_one_pass_are_those_searched_term_by_term(fixtures: Path
         compared += len(terms)
         found += sum(share > 0 for share in shares.values())
     assert compared > 700 and found > 250  # phrases of both lengths, in titles and not
+
+
+def test_the_cycle_collector_is_off_while_topics_are_built_and_as_it_was_after(fixtures) -> None:
+    import gc
+
+    papers = parse_rss((fixtures / RSS).read_bytes()).papers[:80]
+    during: list[bool] = []
+    assert gc.isenabled()
+    build_topics(papers, 3, progress=lambda stage, done: during.append(gc.isenabled()))
+    assert during and not any(during)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_topics(papers, 3)
+        assert not gc.isenabled()  # a caller's choice is left alone
+    finally:
+        gc.enable()

@@ -26,7 +26,7 @@ from papercli.topics.clustering import auto_k, find_clusters
 from papercli.topics.features import Progress, Scale, count, encode, reduce, scale_for, weigh
 from papercli.topics.labels import label_topics, surface
 from papercli.topics.matching import Match, TopicModel
-from papercli.topics.memory import give_back
+from papercli.topics.memory import collector_paused, give_back
 from papercli.topics.text import Folder, acronyms
 from papercli.topics.threads import pinned
 
@@ -63,10 +63,18 @@ def build_topics(
     (13) ...
     """
     report = progress or (lambda stage, done: None)
-    folder = Folder()
     if not papers:
-        return TopicModel([], [], folder=folder)
+        return TopicModel([], [], folder=Folder())
+    with collector_paused():
+        return _build_topics(papers, n_topics, seed, report)
+
+
+def _build_topics(
+    papers: Sequence[Paper], n_topics: int | None, seed: int, report: Progress
+) -> TopicModel:
     import numpy as np
+
+    folder = Folder()
 
     # Term numbers, k-means seeds and every tie follow the order papers come in; a canonical
     # order makes the topics the same however the store or the file happens to list them.
