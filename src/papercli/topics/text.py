@@ -37,6 +37,9 @@ _LATEX_ACCENT = re.compile(r"\{?\\(?:['\"`^~=.]|[uvHckr](?=\{))\s*\{?([a-zA-Z])\
 # A word may hold hyphens ("pre-training", "vision-language"); punctuation is kept as a token
 # because it ends a phrase.
 _WORD = re.compile(r"\w+(?:['’\-‐‑]\w+)*|[.,;:!?()\[\]{}\"|/–—\-\x1e\x1f]")
+# The word pattern's one-character words that are never part of a longer word ('-' joins
+# words), each folded to a break.
+_LONE_MARKS = ".,;:!?()[]{}\"|/–—"
 # Term numbers of the markers `Folder.encode_papers` writes after each title and each paper.
 TITLE_END = 1
 PAPER_END = 2
@@ -401,6 +404,12 @@ class _Pieces(dict[str, int]):
             if number > PAPER_END:
                 self._folder.spelled[number].append(piece)
             return self.add(piece, (number,))
+        core = piece.strip(_LONE_MARKS)
+        if core.isalpha():  # 'models,' or '(LLMs)': a word between marks, each a break
+            number = self[core]
+            lead = len(piece) - len(piece.lstrip(_LONE_MARKS))
+            trail = len(piece) - lead - len(core)
+            return self.add(piece, (0,) * lead + tuple(self.ids(number)) + (0,) * trail)
         words = _WORD.findall(piece)
         if len(words) == 1 and words[0] == piece:
             ids = tuple(self._folder.term_id(t) for t in fold_compound(piece))
