@@ -4,9 +4,10 @@ linkage, and the number of topics picked by silhouette when none is given."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from papercli.topics.features import Scale
+from papercli.topics.kmeans import KMeansFit, kmeans, silhouette_cosine
 
 if TYPE_CHECKING:
     import numpy as np
@@ -120,14 +121,11 @@ def _kmeans(
 
 def _kmeans_model(
     points: np.ndarray, k: int, n_init: int, seed: int, *, in_place: bool = False
-) -> Any:
-    """k-means of float64 `points`. `in_place`: it centres `points` themselves and adds the
-    mean back after, which may change their last bits, instead of centring a copy (60 MB at
-    75,000 papers); the groups are the same either way."""
-    from sklearn.cluster import KMeans
-
-    model = KMeans(k, n_init=n_init, max_iter=100, random_state=seed, copy_x=not in_place)
-    return model.fit(points)
+) -> KMeansFit:
+    """k-means of float64 `points` (scikit-learn's KMeans, see `topics.kmeans`). `in_place`:
+    it centres `points` themselves and adds the mean back after, which may change their last
+    bits, instead of centring a copy (60 MB at 75,000 papers); the groups are the same."""
+    return kmeans(points, k, n_init=n_init, seed=seed, max_iter=100, in_place=in_place)
 
 
 def auto_k(points: np.ndarray, seed: int) -> int:
@@ -135,7 +133,6 @@ def auto_k(points: np.ndarray, seed: int) -> int:
     (5-9 for 67 papers, 22-40 for 1,500), at most MAX_AUTO_TOPICS. Silhouettes equal to 4
     decimals count as a tie, won by the smaller k."""
     import numpy as np
-    from sklearn.metrics import silhouette_score
 
     n = len(points)
     if n < 4:
@@ -150,7 +147,7 @@ def auto_k(points: np.ndarray, seed: int) -> int:
         labels = _kmeans(points[sample], k, 3, seed)
         if len(set(labels.tolist())) < 2:
             continue
-        score = round(float(silhouette_score(points[sample], labels, metric="cosine")), 4)
+        score = round(silhouette_cosine(points[sample], labels), 4)
         if score > best_score:
             best, best_score = k, score
     return best

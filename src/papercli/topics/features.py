@@ -510,9 +510,44 @@ def _merge_spellings(
 
 
 def normalize_rows(matrix: Any) -> Any:
-    from sklearn.preprocessing import normalize
+    """Each row scaled to unit length, in place: scikit-learn's normalize(matrix, copy=False),
+    to the bit, without importing scikit-learn (see `topics.kmeans`).
 
-    return normalize(matrix, copy=False)
+    A dense row whose length is below 10 machine epsilons is left as it is; a sparse row's
+    squares (products in its own type) are added one by one in double precision, as its loop
+    does, and each entry is divided by the root in double."""
+    import numpy as np
+    from scipy import sparse
+
+    if not sparse.issparse(matrix):
+        norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+        norms[norms < 10 * np.finfo(norms.dtype).eps] = 1.0
+        matrix /= norms[:, None]
+        return matrix
+    matrix = matrix.tocsr()
+    data, indptr = matrix.data, matrix.indptr
+    for first in range(0, matrix.shape[0], _NORMALIZE_BLOCK):  # temporaries a block in size
+        last = min(first + _NORMALIZE_BLOCK, matrix.shape[0])
+        lo, hi = indptr[first], indptr[last]
+        values = data[lo:hi]
+        squares = sparse.csr_matrix(
+            (
+                (values * values).astype(np.float64),
+                matrix.indices[lo:hi],
+                indptr[first : last + 1] - lo,
+            ),
+            shape=(last - first, matrix.shape[1]),
+        )
+        # A CSR matrix times a vector of ones sums each row's entries in order, from zero.
+        norms = np.repeat(
+            np.sqrt(squares @ np.ones(matrix.shape[1])), np.diff(indptr[first : last + 1])
+        )
+        scaled = norms != 0
+        values[scaled] = (values[scaled].astype(np.float64) / norms[scaled]).astype(values.dtype)
+    return matrix
+
+
+_NORMALIZE_BLOCK = 8192  # rows
 
 
 @dataclass

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from papercli.models import Paper, StableTopic, TopicAssignment
-from papercli.topics.features import Progress, count, encode
+from papercli.topics.features import Progress, count, encode, normalize_rows
 from papercli.topics.text import Folder, dedupe
 
 if TYPE_CHECKING:
@@ -361,10 +361,9 @@ class _Terms:
     def vectors(self, rows: list[int], idf: np.ndarray) -> sparse.csr_matrix:
         """Unit TF-IDF rows of these papers."""
         from scipy import sparse
-        from sklearn.preprocessing import normalize
 
         weighted = self.counts[rows] @ sparse.diags(idf)
-        return normalize(sparse.csr_matrix(weighted))
+        return normalize_rows(sparse.csr_matrix(weighted))
 
     def name(self, column: int) -> str:
         if column < self.n_terms:

@@ -39,7 +39,7 @@ _LATEX_ACCENT = re.compile(r"\{?\\(?:['\"`^~=.]|[uvHckr](?=\{))\s*\{?([a-zA-Z])\
 _WORD = re.compile(r"\w+(?:['’\-‐‑]\w+)*|[.,;:!?()\[\]{}\"|/–—\-\x1e\x1f]")
 # The word pattern's one-character words that are never part of a longer word ('-' joins
 # words), each folded to a break.
-_LONE_MARKS = ".,;:!?()[]{}\"|/–—"
+_LONE_MARKS = '.,;:!?()[]{}"|/–—'
 # Term numbers of the markers `Folder.encode_papers` writes after each title and each paper.
 TITLE_END = 1
 PAPER_END = 2
