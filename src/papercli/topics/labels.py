@@ -382,15 +382,9 @@ def _spans(
     pattern's order, the first that leads to a whole match wins, and the next match starts
     after it. A form's pieces start and end with word characters, so a run of spaces and
     dashes between them can only be taken whole, as the pattern's greedy run takes it."""
-    starts = set()
-    for head in heads:
-        at = lowered.find(head)
-        while at >= 0:
-            starts.add(at)
-            at = lowered.find(head, at + 1)
     found = []
     end = 0
-    for at in sorted(starts):
+    for at in _head_starts(heads, lowered):
         if at < end or (at and _is_word(lowered[at - 1])):
             continue
         matched = _match_words(forms, 0, lowered, at)
@@ -398,6 +392,17 @@ def _spans(
             end = matched
             found.append((at, end))
     return found
+
+
+def _head_starts(heads: tuple[str, ...], lowered: str) -> list[int]:
+    """Every place, in order, where one of `heads` starts in a lowered text."""
+    starts = set()
+    for head in heads:
+        at = lowered.find(head)
+        while at >= 0:
+            starts.add(at)
+            at = lowered.find(head, at + 1)
+    return sorted(starts)
 
 
 def _match_words(forms: list[tuple[tuple[str, ...], ...]], word: int, text: str, at: int) -> int:
@@ -461,14 +466,8 @@ def _finditer(
         yield from pattern.finditer(text)
         return
     lowered = text.lower()
-    starts = set()
-    for head in heads:
-        at = lowered.find(head)
-        while at >= 0:
-            starts.add(at)
-            at = lowered.find(head, at + 1)
     end = 0
-    for at in sorted(starts):
+    for at in _head_starts(heads, lowered):
         if at >= end and (match := pattern.match(text, at)):
             end = match.end()
             yield match

@@ -47,10 +47,10 @@ def collector_paused() -> Iterator[None]:
     abstracts, 365 ms at 75,000. Building topics makes no reference cycles to reclaim (the
     memory it frees, refcounting frees), so nothing is kept longer for want of a collection.
     """
-    paused = gc.isenabled()
+    enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if paused:
+        if enabled:
             gc.enable()
