@@ -591,3 +591,20 @@ def test_the_cycle_collector_is_off_while_topics_are_built_and_as_it_was_after(f
         assert not gc.isenabled()  # a caller's choice is left alone
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("block", [256, 7, 5000])
+def test_smoothing_gives_the_bits_of_the_plain_formula(fixtures, block, monkeypatch) -> None:
+    # Blockwise and summed a neighbour at a time, the smoothed points are the formula's own
+    # bits: k-means starts from them, so a last bit moved could move the topics.
+    import numpy as np
+
+    from papercli.topics import features
+
+    matrix = _rss_tfidf(fixtures, None, papers=600)
+    points = features.normalize_rows(features.truncated_svd(matrix, 40, 0)[0])
+    similarity = points @ points.T
+    nearest = np.argpartition(-similarity, 10, axis=1)[:, :11]
+    want = features.normalize_rows(0.2 * points + 0.8 * points[nearest].mean(axis=1))
+    monkeypatch.setattr(features, "_SMOOTH_BLOCK", block)
+    assert np.array_equal(features._smooth(points, 10), want)
