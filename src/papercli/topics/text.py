@@ -220,7 +220,11 @@ def fold_compound(word: str) -> Terms:
         return (_term(word),)
     if not word[0].isalnum() or word in _BOILERPLATE_COMPOUNDS:
         return _BREAK
-    parts = _HYPHENS.sub(" ", word).split()
+    return _fold_parts(_HYPHENS.sub(" ", word).split())
+
+
+def _fold_parts(parts: list[str]) -> Terms:
+    """The terms of a word's parts between hyphens ('vision', 'language')."""
     if len(parts) == 1:
         return (_term(parts[0]),)
     joined: list[str] = []
@@ -232,6 +236,18 @@ def fold_compound(word: str) -> Terms:
     if len(joined) > 1 and joined[-1] in _WEAK_SUFFIXES:
         joined.pop()
     return tuple(_term(part) for part in joined)
+
+
+def _hyphenated(word: str) -> list[str] | None:
+    """The parts of a word of letters and digits joined by single ASCII hyphens, which is one
+    word of `_WORD` and which `fold_compound` cuts at those hyphens alone; None otherwise.
+
+    'real-time' -> ['real', 'time']; 'gpt-4' -> ['gpt', '4']; 'x--y', "model's" -> None
+    """
+    parts = word.split("-")
+    if len(parts) > 1 and "" not in parts and "".join(parts).isalnum():
+        return parts
+    return None
 
 
 class Folder:
@@ -398,25 +414,37 @@ class _Pieces(dict[str, int]):
         return self.terms[start : start + self.lengths[number]]
 
     def __missing__(self, piece: str) -> int:
-        """A word ('pre-training') or several ('(e.g.,' is four), each word folded once."""
-        if piece.isalpha():  # most pieces: one plain word, what the rest below would find
-            number = self._folder.term_id(_term(piece))
+        """A word ('pre-training') or several ('(e.g.,' is four), each word folded once.
+
+        The common shapes skip the word pattern, with the terms it would give: a word of
+        letters or digits alone ('models', 'gpt4'; `str.isalnum` is the pattern's `\\w`
+        but '_'), or joined by hyphens ('real-time'), or either between marks ('models,')."""
+        folder = self._folder
+        if piece.isalnum():  # most pieces: one plain word
+            number = folder.term_id(_term(piece))
             if number > PAPER_END:
-                self._folder.spelled[number].append(piece)
+                folder.spelled[number].append(piece)
             return self.add(piece, (number,))
+        parts = _hyphenated(piece)
+        if parts is not None:
+            folded = _BREAK if piece in _BOILERPLATE_COMPOUNDS else _fold_parts(parts)
+            return self._add_word(piece, folded)
         core = piece.strip(_LONE_MARKS)
-        if core.isalpha():  # 'models,' or '(LLMs)': a word between marks, each a break
+        if core and core != piece and (core.isalnum() or _hyphenated(core) is not None):
+            # 'models,' or '(real-time)': a word between marks, each mark a break
             number = self[core]
             lead = len(piece) - len(piece.lstrip(_LONE_MARKS))
             trail = len(piece) - lead - len(core)
             return self.add(piece, (0,) * lead + tuple(self.ids(number)) + (0,) * trail)
         words = _WORD.findall(piece)
         if len(words) == 1 and words[0] == piece:
-            ids = tuple(self._folder.term_id(t) for t in fold_compound(piece))
-            if len(ids) == 1 and ids[0] > PAPER_END:
-                self._folder.spelled[ids[0]].append(piece)
-        else:
-            ids = tuple(chain.from_iterable(self.ids(self[word]) for word in words))
+            return self._add_word(piece, fold_compound(piece))
+        return self.add(piece, tuple(chain.from_iterable(self.ids(self[word]) for word in words)))
+
+    def _add_word(self, piece: str, folded: Terms) -> int:
+        ids = tuple(map(self._folder.term_id, folded))
+        if len(ids) == 1 and ids[0] > PAPER_END:
+            self._folder.spelled[ids[0]].append(piece)
         return self.add(piece, ids)
 
 
