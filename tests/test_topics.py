@@ -241,6 +241,27 @@ def test_progress_reports_stages(seed: list[Paper]) -> None:
     assert all(0.0 <= done <= 1.0 for _, done in seen)
 
 
+@pytest.mark.parametrize("trim", [False, True])
+def test_heap_is_trimmed_only_where_the_scale_says(seed: list[Paper], trim, monkeypatch) -> None:
+    # Below 10,000 papers handing freed pages back only makes the next stages fault them in.
+    import dataclasses
+
+    import papercli.topics as topics
+    from papercli.topics import features, memory
+
+    trims: list[int] = []
+    monkeypatch.setattr(memory, "_malloc_trim", lambda: trims.append)
+    monkeypatch.setattr(
+        topics, "scale_for", lambda n: dataclasses.replace(features.scale_for(n), trim_heap=trim)
+    )
+    assert not features.scale_for(9_999).trim_heap and features.scale_for(10_000).trim_heap
+    want = build_topics(seed, 4)
+    assert trims == ([0, 0] if trim else [])
+    monkeypatch.undo()
+    again = build_topics(seed, 4)
+    assert (again.topics, again.assignments) == (want.topics, want.assignments)
+
+
 # --- matching ---------------------------------------------------------------------------------
 
 

@@ -84,12 +84,14 @@ def _build_topics(
     position[order] = np.arange(len(papers))
     scale = scale_for(len(papers))
     stream = encode(canonical, folder, report)
-    give_back()  # the texts encoding made and dropped
+    if scale.trim_heap:
+        give_back()  # the texts encoding made and dropped
     report("counting", 0.0)
     counts, bigram_keys = count(stream, len(folder.terms))
     weights, idf, names, variants = weigh(counts, folder, bigram_keys, scale)
     del counts, bigram_keys
-    give_back()  # the counts of every term, now weighed down to the kept ones
+    if scale.trim_heap:
+        give_back()  # the counts of every term, now weighed down to the kept ones
     with pinned():
         report("reducing", 0.0)
         space, points = reduce(weights, idf, names, scale, seed)

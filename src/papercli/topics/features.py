@@ -46,6 +46,7 @@ class Scale:
     components: int  # LSA dimensions
     neighbors: int  # kNN smoothing before k-means (0: none; it costs n^2, pays off mid-size)
     n_init: int  # k-means restarts, best inertia kept (plain k-means; see clustering.find_clusters)
+    trim_heap: bool  # hand freed heap pages back between stages (see topics.memory)
 
 
 def scale_for(n: int) -> Scale:
@@ -57,6 +58,7 @@ def scale_for(n: int) -> Scale:
         components=max(1, min(100, n - 1)),
         neighbors=10 if 200 <= n <= 5_000 else 0,
         n_init=3 if n <= 2_000 else 2,
+        trim_heap=n >= 10_000,
     )
 
 
