@@ -420,6 +420,20 @@ def test_encode_papers_matches_folding_word_by_word(pairs) -> None:
     assert got == want
 
 
+def test_encode_one_text_matches_folding_word_by_word(fixtures) -> None:
+    # Folder.encode (queries, a digest's matching, acronyms) against the word pattern's words
+    # folded one by one, prefixes written apart then joined: the same terms for every text.
+    from papercli.topics.text import _WORD, fold_compound
+
+    papers = parse_rss((fixtures / RSS).read_bytes()).papers[:300]
+    folder, words_folder = Folder(), Folder()
+    for paper in papers:
+        for text in (paper.title, paper.abstract, paper.abstract.upper()):
+            words = [t for word in _WORD.findall(clean(text)) for t in fold_compound(word)]
+            want = words_folder._join_prefixes([words_folder.term_id(t) for t in words])
+            assert folder.tokens(text) == [words_folder.terms[i] or None for i in want]
+
+
 def test_encode_papers_on_a_real_feed(fixtures) -> None:
     papers = parse_rss((fixtures / RSS).read_bytes()).papers[:300]
     folder = Folder()
