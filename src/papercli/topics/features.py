@@ -716,6 +716,9 @@ def _cholesky_qr2(sampled: np.ndarray) -> np.ndarray | None:
     return sampled if np.isfinite(sampled).all() else None
 
 
+_SMOOTH_BLOCK = 256  # points whose neighbours are found at once
+
+
 def _smooth(points: np.ndarray, neighbors: int, keep: float = 0.2) -> np.ndarray:
     """Each point moved toward the mean of its nearest neighbours, then renormalised.
 
@@ -745,6 +748,3 @@ def _smooth(points: np.ndarray, neighbors: int, keep: float = 0.2) -> np.ndarray
         np.multiply(rows, keep, out=moved)
         moved += total
     return normalize_rows(smoothed)
-
-
-_SMOOTH_BLOCK = 256  # points whose neighbours are found at once
