@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
+from papercli.topics.features import normalize_rows
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -241,9 +243,7 @@ def silhouette_cosine(points: np.ndarray, labels: np.ndarray) -> float:
     labels = labels.ravel()
     sizes = np.bincount(labels)
     n = len(points)
-    norms = np.sqrt(_row_norms_squared(points))
-    norms[norms == 0] = 1.0
-    unit = points / norms[:, np.newaxis]
+    unit = normalize_rows(np.array(points, dtype=np.float64))  # as cosine_distances does
     intra = np.empty(n)
     inter = np.empty(n)
     for start in range(0, n, 1024):
@@ -253,9 +253,9 @@ def silhouette_cosine(points: np.ndarray, labels: np.ndarray) -> float:
         np.clip(distances, 0, 2, out=distances)
         rows = np.arange(start, min(start + 1024, n))
         distances[rows - start, rows] = 0.0
-        by_group = np.zeros((len(distances), len(sizes)))
+        by_group = np.empty((len(distances), len(sizes)))
         for i in range(len(distances)):
-            by_group[i] += np.bincount(labels, weights=distances[i], minlength=len(sizes))
+            by_group[i] = np.bincount(labels, weights=distances[i], minlength=len(sizes))
         own = labels[start : start + 1024]
         intra[start : start + len(own)] = by_group[np.arange(len(own)), own]
         by_group[np.arange(len(own)), own] = np.inf
