@@ -242,24 +242,45 @@ def test_progress_reports_stages(seed: list[Paper]) -> None:
 
 
 @pytest.mark.parametrize("trim", [False, True])
-def test_heap_is_trimmed_only_where_the_scale_says(seed: list[Paper], trim, monkeypatch) -> None:
-    # Below 10,000 papers handing freed pages back only makes the next stages fault them in.
+def test_heap_is_kept_or_trimmed_where_the_scale_says(seed: list[Paper], trim, monkeypatch) -> None:
+    # Below 10,000 papers the heap keeps what it frees for the next stage's arrays (handing
+    # pages back only makes them fault in again); from there freed pages go back.
     import dataclasses
 
     import papercli.topics as topics
     from papercli.topics import features, memory
 
-    trims: list[int] = []
-    monkeypatch.setattr(memory, "_malloc_trim", lambda: trims.append)
+    calls: list[tuple] = []
+
+    def recorded(name: str):
+        return lambda *args: calls.append((name, *args)) or 1  # (mallopt's success)
+
+    monkeypatch.setattr(memory, "_libc", recorded)
     monkeypatch.setattr(
         topics, "scale_for", lambda n: dataclasses.replace(features.scale_for(n), trim_heap=trim)
     )
     assert not features.scale_for(9_999).trim_heap and features.scale_for(10_000).trim_heap
     want = build_topics(seed, 4)
-    assert trims == ([0, 0] if trim else [])
+    if trim:
+        assert calls == [("malloc_trim", 0)] * 2
+    else:  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+        assert calls == [("mallopt", -3, 32 << 20), ("mallopt", -1, 64 << 20)]
     monkeypatch.undo()
     again = build_topics(seed, 4)
     assert (again.topics, again.assignments) == (want.topics, want.assignments)
+
+
+def test_the_heap_functions_are_glibcs_own() -> None:
+    import platform
+
+    from papercli.topics import memory
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        assert memory._libc("mallopt") is None  # nothing to tune elsewhere
+        return
+    assert memory._libc("mallopt") is not None and memory._libc("malloc_trim") is not None
+    assert memory._libc("no_such_function") is None
+    assert memory.keep_freed()  # both thresholds taken
 
 
 # --- matching ---------------------------------------------------------------------------------

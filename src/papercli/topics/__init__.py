@@ -26,7 +26,7 @@ from papercli.topics.clustering import auto_k, find_clusters
 from papercli.topics.features import Progress, Scale, count, encode, reduce, scale_for, weigh
 from papercli.topics.labels import label_topics, surface
 from papercli.topics.matching import Match, TopicModel
-from papercli.topics.memory import collector_paused, give_back
+from papercli.topics.memory import collector_paused, give_back, keep_freed
 from papercli.topics.text import Folder, acronyms
 from papercli.topics.threads import pinned
 
@@ -83,6 +83,8 @@ def _build_topics(
     position = np.empty(len(papers), dtype=np.int64)
     position[order] = np.arange(len(papers))
     scale = scale_for(len(papers))
+    if not scale.trim_heap:
+        keep_freed()  # the reduction's arrays reused, not faulted in afresh
     stream = encode(canonical, folder, report)
     if scale.trim_heap:
         give_back()  # the texts encoding made and dropped
