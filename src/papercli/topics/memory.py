@@ -14,8 +14,8 @@ Below 10,000 papers the heap keeps what it frees instead (`keep_freed`): the red
 and drops arrays of a few MB, which glibc first maps and unmaps one by one, then, once its
 thresholds have risen, takes from the top of its heap and trims off again, so each is faulted
 in afresh. Starting at the thresholds glibc itself rises to (32 MB for a map of its own, trim
-from 64 MB free) took 1,000 abstracts from 19k page faults to 11k and 0.38 s to 0.33 s (12
-fresh processes each way, 10 faster), 3,000 from 0.95 s to 0.86 s, 1 or 2 MB more at the peak.
+from 64 MB free) took 1,000 abstracts from 19k page faults to 11k and 0.38 s to 0.32 s (12
+fresh processes each way, 11 faster), 3,000 from 0.95 s to 0.86 s, 1 or 2 MB more at the peak.
 At 10,000 it saved no time and raised the peak by 13 MB, so there the pages go back instead.
 
 And Python's cycle collector is paused while the topics are built (`collector_paused`).
