@@ -46,7 +46,7 @@ class Scale:
     components: int  # LSA dimensions
     neighbors: int  # kNN smoothing before k-means (0: none; it costs n^2, pays off mid-size)
     n_init: int  # k-means restarts, best inertia kept (plain k-means; see clustering.find_clusters)
-    trim_heap: bool  # hand freed heap pages back between stages (see topics.memory)
+    trim_heap: bool  # hand freed heap pages back between stages, else keep them (topics.memory)
 
 
 def scale_for(n: int) -> Scale:

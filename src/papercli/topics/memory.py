@@ -16,8 +16,8 @@ thresholds have risen, takes from the top of its heap and trims off again, so ea
 in afresh. Starting at the thresholds glibc itself rises to (32 MB for a map of its own, trim
 from 64 MB free) took 1,000 abstracts from 19k page faults to 11k and 0.38 s to 0.32 s (12
 fresh processes each way, 11 faster), 3,000 from 27k to 12k and 0.51 s to 0.49 s (6 each, 5
-faster, a quieter hour), with 1 or 2 MB more at the peak.
-At 10,000 it saved no time and raised the peak by 13 MB, so there the pages go back instead.
+faster, a quieter hour), with 1 or 2 MB more at the peak. At 10,000 it saved no time and raised
+the peak by 13 MB, so there the pages go back instead.
 
 And Python's cycle collector is paused while the topics are built (`collector_paused`).
 """
